@@ -1,0 +1,18 @@
+// `bun run build`: the single executable for this machine (dist/homeserver) and
+// for a Raspberry Pi (dist/homeserver-linux-arm64). Migrations are embedded
+// (imported as text), so the binary needs no other file.
+import { $ } from "bun";
+
+const targets: { target?: string; outfile: string }[] = [
+  { outfile: "dist/homeserver" },
+  { target: "bun-linux-arm64", outfile: "dist/homeserver-linux-arm64" },
+];
+
+const only = process.argv[2];
+for (const { target, outfile } of targets) {
+  if (only && only !== "native" && target !== only) continue;
+  if (only === "native" && target) continue;
+  const targetFlag = target ? [`--target=${target}`] : [];
+  await $`bun build src/main.ts --compile --minify --sourcemap ${targetFlag} --outfile ${outfile}`;
+  console.log(`built ${outfile}`);
+}

@@ -1,0 +1,126 @@
+// Access tokens, refresh tokens and the devices they belong to (spec: Client-Server
+// API, "Client Authentication", "Refreshing access tokens", "Relationship between
+// access tokens and devices").
+import type { Homeserver } from "../homeserver";
+import { MatrixError } from "../http/errors";
+import { randomDeviceId, randomString, sha256Hex } from "../util/secrets";
+import { now } from "../util/time";
+
+export interface Requester {
+  userId: string;
+  deviceId: string;
+  isGuest: boolean;
+  isAdmin: boolean;
+  /** SHA-256 of the access token used, to revoke exactly this token. */
+  tokenHash: string;
+}
+
+export interface IssuedCredentials {
+  user_id: string;
+  access_token: string;
+  device_id: string;
+  refresh_token?: string;
+  expires_in_ms?: number;
+}
+
+/** `syt_` + base64 of the localpart + random part, like Synapse, so tokens are recognisable in logs and leaks. */
+function newAccessToken(userId: string): string {
+  const localpart = userId.slice(1, userId.indexOf(":"));
+  return `syt_${Buffer.from(localpart).toString("base64url")}_${randomString(20)}_${randomString(6)}`;
+}
+
+function newRefreshToken(userId: string): string {
+  const localpart = userId.slice(1, userId.indexOf(":"));
+  return `syr_${Buffer.from(localpart).toString("base64url")}_${randomString(20)}_${randomString(6)}`;
+}
+
+/**
+ * Logs a user in on a device: reuses `deviceId` if the user has it (revoking its
+ * old tokens, as the spec requires for login with an existing device_id), otherwise
+ * creates the device. Must run inside a store transaction.
+ */
+export function issueCredentials(
+  hs: Homeserver,
+  userId: string,
+  options: { deviceId?: string; displayName?: string | null; refreshable?: boolean; ip?: string },
+): IssuedCredentials {
+  const { devices } = hs.store;
+  const deviceId = options.deviceId ?? randomDeviceId();
+  const ts = now();
+  if (devices.get(userId, deviceId)) {
+    devices.revokeCredentials(userId, deviceId);
+    if (options.displayName != null) devices.setDisplayName(userId, deviceId, options.displayName);
+  } else {
+    devices.insert({ userId, deviceId, displayName: options.displayName ?? null, createdTs: ts });
+  }
+  if (options.ip) devices.recordLastSeen(userId, deviceId, ts, options.ip);
+  return mintTokens(hs, userId, deviceId, options.refreshable ?? false);
+}
+
+function mintTokens(hs: Homeserver, userId: string, deviceId: string, refreshable: boolean): IssuedCredentials {
+  const ts = now();
+  const accessToken = newAccessToken(userId);
+  const lifetime = hs.config.refreshable_access_token_lifetime_ms;
+  hs.store.devices.insertAccessToken({
+    tokenHash: sha256Hex(accessToken),
+    userId,
+    deviceId,
+    createdTs: ts,
+    expiresTs: refreshable ? ts + lifetime : null,
+  });
+  const issued: IssuedCredentials = { user_id: userId, access_token: accessToken, device_id: deviceId };
+  if (refreshable) {
+    const refreshToken = newRefreshToken(userId);
+    hs.store.devices.insertRefreshToken({ tokenHash: sha256Hex(refreshToken), userId, deviceId, createdTs: ts });
+    issued.refresh_token = refreshToken;
+    issued.expires_in_ms = lifetime;
+  }
+  return issued;
+}
+
+const unknownToken = (message: string, softLogout = false) =>
+  new MatrixError(401, "M_UNKNOWN_TOKEN", message, { soft_logout: softLogout });
+
+/** Resolves an access token to its user and device, or throws M_UNKNOWN_TOKEN. */
+export function authenticateAccessToken(hs: Homeserver, accessToken: string): Requester {
+  const tokenHash = sha256Hex(accessToken);
+  // The lookup is by hash, so the token itself is never compared byte by byte.
+  const row = hs.store.devices.findAccessToken(tokenHash);
+  if (!row) throw unknownToken("Unknown access token");
+  // An expired refreshable token is a soft logout: the client refreshes and keeps its device.
+  if (row.expiresTs !== null && row.expiresTs <= now()) throw unknownToken("Access token has expired", true);
+  const user = hs.store.users.get(row.userId);
+  if (!user || user.deactivated) throw unknownToken("Unknown access token");
+  return { userId: row.userId, deviceId: row.deviceId, isGuest: user.isGuest, isAdmin: user.isAdmin, tokenHash };
+}
+
+/**
+ * Exchanges a refresh token for a new access/refresh pair (spec: POST /refresh).
+ * Refresh tokens are single use; the device's previous tokens stop working.
+ */
+export function refreshCredentials(hs: Homeserver, refreshToken: string): Omit<IssuedCredentials, "user_id" | "device_id"> {
+  return hs.store.transaction(() => {
+    const row = hs.store.devices.findRefreshToken(sha256Hex(refreshToken));
+    if (!row) throw unknownToken("Unknown refresh token");
+    hs.store.devices.revokeCredentials(row.userId, row.deviceId);
+    const { access_token, refresh_token, expires_in_ms } = mintTokens(hs, row.userId, row.deviceId, true);
+    return { access_token, refresh_token, expires_in_ms };
+  });
+}
+
+// last_seen_ts/last_seen_ip are written at most once a minute per device (or on a
+// new address), so authenticated requests do not each cost a database write.
+const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+const lastSeenWrites = new WeakMap<Homeserver, Map<string, { ts: number; ip: string }>>();
+
+export function recordDeviceActivity(hs: Homeserver, requester: Requester, ip: string): void {
+  let seen = lastSeenWrites.get(hs);
+  if (!seen) lastSeenWrites.set(hs, (seen = new Map()));
+  const key = `${requester.userId}\u0000${requester.deviceId}`;
+  const ts = now();
+  const previous = seen.get(key);
+  if (previous && previous.ip === ip && ts - previous.ts < LAST_SEEN_WRITE_INTERVAL_MS) return;
+  if (seen.size > 50_000) seen.clear();
+  seen.set(key, { ts, ip });
+  hs.store.devices.recordLastSeen(requester.userId, requester.deviceId, ts, ip);
+}

@@ -1,0 +1,44 @@
+// Server discovery and capabilities (spec: "Server Discovery", "API Standards"
+// GET /versions, "Capabilities negotiation").
+import { Elysia } from "elysia";
+import type { Homeserver } from "../../homeserver";
+import { authenticated } from "../../http/auth";
+import { notFound } from "../../http/errors";
+
+/** The spec versions whose Client-Server behaviour this server implements (matrix-js-sdk needs one of v1.1–v1.13). */
+export const SUPPORTED_SPEC_VERSIONS = [
+  "r0.0.1", "r0.1.0", "r0.2.0", "r0.3.0", "r0.4.0", "r0.5.0", "r0.6.0", "r0.6.1",
+  "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11",
+];
+
+export const ROOM_VERSIONS = { default: "11", available: { "10": "stable", "11": "stable" } } as const;
+
+/** The URL clients should use: the configured public one, else the origin the request came in on. */
+export function clientBaseUrl(hs: Homeserver, request: Request): string {
+  return hs.config.public_baseurl?.replace(/\/+$/, "") ?? new URL(request.url).origin;
+}
+
+export function discoveryApi(hs: Homeserver) {
+  return new Elysia({ name: "api.discovery", seed: hs.instanceId })
+    .get("/_matrix/client/versions", () => ({ versions: SUPPORTED_SPEC_VERSIONS, unstable_features: {} }))
+    .get("/.well-known/matrix/client", ({ request }) => ({ "m.homeserver": { base_url: clientBaseUrl(hs, request) } }))
+    .get("/.well-known/matrix/server", () => {
+      if (!hs.config.serve_server_wellknown) throw notFound("No server delegation is configured");
+      return { "m.server": hs.config.serve_server_wellknown };
+    });
+}
+
+export function capabilitiesApi(hs: Homeserver, prefix: string) {
+  return new Elysia({ name: "api.capabilities", seed: `${hs.instanceId}${prefix}`, prefix })
+    .use(authenticated(hs, { allowGuests: true }))
+    .get("/capabilities", () => ({
+      capabilities: {
+        "m.change_password": { enabled: true },
+        "m.room_versions": ROOM_VERSIONS,
+        "m.set_displayname": { enabled: true },
+        "m.set_avatar_url": { enabled: true },
+        "m.3pid_changes": { enabled: false },
+        "m.get_login_token": { enabled: false },
+      },
+    }));
+}

@@ -1,0 +1,43 @@
+// Builds the Elysia app from the API plugins; nothing else.
+import { Elysia } from "elysia";
+import { synapseAdminApi } from "./api/admin/synapse-admin";
+import { accountApi } from "./api/client/account";
+import { devicesApi } from "./api/client/devices";
+import { capabilitiesApi, discoveryApi } from "./api/client/discovery";
+import { registrationApi } from "./api/client/registration";
+import { sessionApi } from "./api/client/session";
+import { serverKeysApi } from "./api/federation/server-keys";
+import type { Homeserver } from "./homeserver";
+import { parseJsonObjectBody } from "./http/body";
+import { CORS_HEADERS, preflightResponse } from "./http/cors";
+import { errorHandler } from "./http/error-handler";
+
+/**
+ * Client-Server endpoints are served under v3 and, for clients that still use it,
+ * under the older r0 prefix (r0 was replaced by v3 in spec v1.1).
+ */
+const CLIENT_PREFIXES = ["/_matrix/client/v3", "/_matrix/client/r0"];
+
+export function buildApp(hs: Homeserver) {
+  const routes: { method: string; path: string }[] = [];
+  const app = new Elysia({ name: "homeserver", seed: hs.instanceId })
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, CORS_HEADERS);
+      if (request.method === "OPTIONS") return preflightResponse();
+    })
+    .onParse({ as: "global" }, ({ request }) => parseJsonObjectBody(request, hs.config.max_request_body_bytes))
+    .use(errorHandler(hs, () => routes))
+    .use(discoveryApi(hs))
+    .use(serverKeysApi(hs))
+    .use(synapseAdminApi(hs));
+  for (const prefix of CLIENT_PREFIXES) {
+    app
+      .use(capabilitiesApi(hs, prefix))
+      .use(registrationApi(hs, prefix))
+      .use(sessionApi(hs, prefix))
+      .use(accountApi(hs, prefix))
+      .use(devicesApi(hs, prefix));
+  }
+  routes.push(...app.routes);
+  return app;
+}

@@ -1,0 +1,261 @@
+// Configuration: defaults < config file (YAML or TOML) < environment (HOMESERVER_*) < flags.
+// The merged result is validated against one TypeBox schema; an invalid value is
+// reported with the dotted key that holds it.
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+const Bucket = Type.Object(
+  {
+    per_second: Type.Number({ exclusiveMinimum: 0, description: "tokens added per second" }),
+    burst: Type.Integer({ minimum: 1, description: "bucket size: requests allowed at once" }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server_name: Type.String({
+      minLength: 1,
+      pattern: "^[A-Za-z0-9.\\-:\\[\\]]+$",
+      description: "The domain part of user ids and room aliases. Cannot change once users exist.",
+    }),
+    listen: Type.String({ pattern: "^.+:[0-9]{1,5}$", description: "HOST:PORT to listen on" }),
+    data_dir: Type.String({ minLength: 1, description: "Folder for the database and the signing key" }),
+    ephemeral: Type.Boolean({ description: "Keep everything in memory; write nothing to disk" }),
+    public_baseurl: Type.Union([Type.String({ pattern: "^https?://" }), Type.Null()], {
+      description:
+        "Public URL clients use to reach this server (e.g. https://matrix.example.org). When set it is " +
+        "served in /.well-known/matrix/client and returned as well_known by /login.",
+    }),
+    serve_server_wellknown: Type.Union([Type.String(), Type.Null()], {
+      description: "If set (e.g. matrix.example.org:443), /.well-known/matrix/server delegates federation there",
+    }),
+    registration: Type.Union([Type.Literal("open"), Type.Literal("token"), Type.Literal("closed")], {
+      description: "open: anyone registers; token: a registration token is required; closed: only admins create users",
+    }),
+    allow_guest_access: Type.Boolean({ description: "Allow guest accounts (register?kind=guest)" }),
+    registration_shared_secret: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      description: "Secret for Synapse-compatible shared-secret registration (/_synapse/admin/v1/register)",
+    }),
+    allow_access_token_in_query: Type.Boolean({
+      description: "Accept the deprecated ?access_token= query parameter",
+    }),
+    refreshable_access_token_lifetime_ms: Type.Integer({
+      minimum: 1000,
+      description: "Lifetime of access tokens issued together with a refresh token",
+    }),
+    max_request_body_bytes: Type.Integer({
+      minimum: 70000,
+      description: "Largest JSON request body accepted (must hold a 64 KiB event plus overhead)",
+    }),
+    x_forwarded: Type.Boolean({
+      description: "Trust X-Forwarded-For for the client address (only behind your own reverse proxy)",
+    }),
+    log_level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")]),
+    rate_limits: Type.Object(
+      {
+        enabled: Type.Boolean({ description: "Turn every rate limit on or off" }),
+        login: Bucket,
+        failed_login_per_account: Bucket,
+        registration: Bucket,
+        message: Bucket,
+        room_creation: Bucket,
+        join: Bucket,
+        invite: Bucket,
+        media_upload: Bucket,
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type RateLimitAction = Exclude<keyof Config["rate_limits"], "enabled">;
+
+export const DEFAULT_CONFIG: Config = {
+  server_name: "localhost",
+  listen: "127.0.0.1:8008",
+  data_dir: "./data",
+  ephemeral: false,
+  public_baseurl: null,
+  serve_server_wellknown: null,
+  registration: "closed",
+  allow_guest_access: false,
+  registration_shared_secret: null,
+  allow_access_token_in_query: true,
+  refreshable_access_token_lifetime_ms: 5 * 60 * 1000,
+  max_request_body_bytes: 1024 * 1024,
+  x_forwarded: false,
+  log_level: "info",
+  rate_limits: {
+    enabled: true,
+    login: { per_second: 0.5, burst: 10 },
+    failed_login_per_account: { per_second: 0.2, burst: 5 },
+    registration: { per_second: 0.5, burst: 10 },
+    message: { per_second: 10, burst: 50 },
+    room_creation: { per_second: 1, burst: 10 },
+    join: { per_second: 1, burst: 10 },
+    invite: { per_second: 1, burst: 10 },
+    media_upload: { per_second: 2, burst: 20 },
+  },
+};
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${key}: ${message}`);
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+/** The command-line flags of `serve`, already parsed into config keys. */
+export interface ServeFlags {
+  config?: string;
+  server_name?: string;
+  listen?: string;
+  data_dir?: string;
+  ephemeral?: boolean;
+  registration?: string;
+  rate_limits?: string;
+}
+
+/**
+ * Builds the effective configuration. `--ephemeral` changes two defaults (not
+ * explicit settings): registration becomes open, as throwaway instances are for
+ * developing clients and bots.
+ */
+export async function loadConfig(flags: ServeFlags = {}, env: Record<string, string | undefined> = process.env): Promise<Config> {
+  const fromFile = flags.config ? await readConfigFile(flags.config) : {};
+  const fromEnv = configFromEnv(env);
+  const fromFlags = configFromFlags(flags);
+  const explicit = deepMerge(deepMerge(fromFile, fromEnv), fromFlags);
+  const defaults = structuredClone(DEFAULT_CONFIG) as unknown as Tree;
+  if (explicit.ephemeral === true) defaults.registration = "open";
+  return validateConfig(deepMerge(defaults, explicit));
+}
+
+export function validateConfig(candidate: Tree): Config {
+  const first = Value.Errors(ConfigSchema, candidate).First();
+  if (first) {
+    const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    if (first.type === 42 /* ObjectAdditionalProperties */) {
+      const known = new Set(Object.keys(propertiesAt(first.path)));
+      const unknown = Object.keys((first.value as Tree) ?? {}).find((k) => !known.has(k));
+      const prefix = key === "(root)" ? "" : `${key}.`;
+      throw new ConfigError(`${prefix}${unknown}`, "unknown configuration key");
+    }
+    throw new ConfigError(key, `${first.message} (got ${JSON.stringify(first.value)})`);
+  }
+  return candidate as Config;
+}
+
+function propertiesAt(path: string): Record<string, TSchema> {
+  let schema: TSchema = ConfigSchema;
+  for (const part of path.split("/").filter(Boolean)) schema = (schema as any).properties[part];
+  return (schema as any).properties ?? {};
+}
+
+async function readConfigFile(path: string): Promise<Tree> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) throw new ConfigError("--config", `file not found: ${path}`);
+  const text = await file.text();
+  try {
+    const parsed = path.endsWith(".toml") ? Bun.TOML.parse(text) : Bun.YAML.parse(text);
+    if (parsed === null || parsed === undefined) return {};
+    if (typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("the top level must be a mapping");
+    return parsed as Tree;
+  } catch (error) {
+    throw new ConfigError("--config", `cannot parse ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * HOMESERVER_SERVER_NAME=example.org sets server_name; a double underscore nests:
+ * HOMESERVER_RATE_LIMITS__LOGIN__BURST=20. Values are read as JSON when they parse
+ * as such (numbers, booleans, null), otherwise as strings. HOMESERVER_RATE_LIMITS=off
+ * is the same shortcut as the --rate-limits flag.
+ */
+export function configFromEnv(env: Record<string, string | undefined>): Tree {
+  const tree: Tree = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("HOMESERVER_") || raw === undefined) continue;
+    const path = name.slice("HOMESERVER_".length).toLowerCase().split("__");
+    if (path.join("__") === "rate_limits" && (raw === "on" || raw === "off")) {
+      setPath(tree, ["rate_limits", "enabled"], raw === "on");
+      continue;
+    }
+    setPath(tree, path, parseEnvValue(raw));
+  }
+  return tree;
+}
+
+function parseEnvValue(raw: string): unknown {
+  if (/^(true|false|null|-?\d+(\.\d+)?)$/.test(raw)) return JSON.parse(raw);
+  return raw;
+}
+
+function configFromFlags(flags: ServeFlags): Tree {
+  const tree: Tree = {};
+  if (flags.server_name !== undefined) tree.server_name = flags.server_name;
+  if (flags.listen !== undefined) tree.listen = flags.listen;
+  if (flags.data_dir !== undefined) tree.data_dir = flags.data_dir;
+  if (flags.ephemeral) tree.ephemeral = true;
+  if (flags.registration !== undefined) tree.registration = flags.registration;
+  if (flags.rate_limits !== undefined) {
+    if (flags.rate_limits !== "on" && flags.rate_limits !== "off") {
+      throw new ConfigError("rate_limits", `--rate-limits must be on or off (got ${JSON.stringify(flags.rate_limits)})`);
+    }
+    tree.rate_limits = { enabled: flags.rate_limits === "on" };
+  }
+  return tree;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const part of path.slice(0, -1)) {
+    if (typeof node[part] !== "object" || node[part] === null) node[part] = {};
+    node = node[part] as Tree;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] =
+      isPlainObject(current) && isPlainObject(value) ? deepMerge(current as Tree, value as Tree) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `generate-config`: a commented YAML file with every option at its default. */
+export function generateConfigText(): string {
+  const lines = [
+    "# Homeserver configuration (YAML; a .toml file with the same keys works too).",
+    "# Precedence: defaults < this file < environment (HOMESERVER_*, __ nests) < command-line flags.",
+    "",
+  ];
+  const emit = (schema: TSchema, value: unknown, indent: string) => {
+    for (const [key, child] of Object.entries((schema as any).properties as Record<string, TSchema>)) {
+      const current = (value as Tree)[key];
+      if (child.description) lines.push(`${indent}# ${child.description}`);
+      if (isPlainObject(current)) {
+        lines.push(`${indent}${key}:`);
+        emit(child, current, `${indent}  `);
+      } else {
+        lines.push(`${indent}${key}: ${JSON.stringify(current)}`);
+      }
+    }
+  };
+  emit(ConfigSchema, DEFAULT_CONFIG, "");
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,23 @@
+import { Database } from "bun:sqlite";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "../../schema";
+import { migrate } from "./migrations";
+
+export type Db = BunSQLiteDatabase<typeof schema>;
+
+export interface OpenDatabase {
+  sqlite: Database;
+  db: Db;
+}
+
+/** Opens (creating if needed) and migrates the server's one SQLite file, or `:memory:`. */
+export function openDatabase(path: string): OpenDatabase {
+  const sqlite = new Database(path, { create: true, strict: true });
+  if (path !== ":memory:") sqlite.run("PRAGMA journal_mode = WAL");
+  // NORMAL is durable in WAL mode except for the last transactions before a power loss.
+  sqlite.run("PRAGMA synchronous = NORMAL");
+  sqlite.run("PRAGMA foreign_keys = ON");
+  sqlite.run("PRAGMA busy_timeout = 5000");
+  migrate(sqlite);
+  return { sqlite, db: drizzle({ client: sqlite, schema }) };
+}

@@ -1,0 +1,78 @@
+import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
+import { accessTokens, devices, refreshTokens } from "../../schema";
+import type { Db } from "./db";
+
+export type DeviceRow = typeof devices.$inferSelect;
+export type AccessTokenRow = typeof accessTokens.$inferSelect;
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+
+/** Devices and the credentials bound to them: removing a device removes its tokens. */
+export function createDevicesStore(db: Db) {
+  const tokenByHash = db
+    .select()
+    .from(accessTokens)
+    .where(eq(accessTokens.tokenHash, sql.placeholder("tokenHash")))
+    .prepare();
+
+  const deleteCredentials = (userId: string, deviceIds: string[]) => {
+    db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), inArray(accessTokens.deviceId, deviceIds))).run();
+    db.delete(refreshTokens).where(and(eq(refreshTokens.userId, userId), inArray(refreshTokens.deviceId, deviceIds))).run();
+  };
+
+  return {
+    get(userId: string, deviceId: string): DeviceRow | undefined {
+      return db.select().from(devices).where(and(eq(devices.userId, userId), eq(devices.deviceId, deviceId))).get();
+    },
+    list(userId: string): DeviceRow[] {
+      return db.select().from(devices).where(eq(devices.userId, userId)).orderBy(asc(devices.deviceId)).all();
+    },
+    insert(device: { userId: string; deviceId: string; displayName: string | null; createdTs: number }): void {
+      db.insert(devices).values(device).run();
+    },
+    setDisplayName(userId: string, deviceId: string, displayName: string | null): void {
+      db.update(devices).set({ displayName }).where(and(eq(devices.userId, userId), eq(devices.deviceId, deviceId))).run();
+    },
+    recordLastSeen(userId: string, deviceId: string, ts: number, ip: string): void {
+      db.update(devices)
+        .set({ lastSeenTs: ts, lastSeenIp: ip })
+        .where(and(eq(devices.userId, userId), eq(devices.deviceId, deviceId)))
+        .run();
+    },
+    /** Deletes the devices and every token bound to them. */
+    delete(userId: string, deviceIds: string[]): void {
+      if (deviceIds.length === 0) return;
+      deleteCredentials(userId, deviceIds);
+      db.delete(devices).where(and(eq(devices.userId, userId), inArray(devices.deviceId, deviceIds))).run();
+    },
+    /** Device ids of `userId` other than `keep` (all of them when `keep` is null). */
+    idsExcept(userId: string, keep: string | null): string[] {
+      const where = keep === null ? eq(devices.userId, userId) : and(eq(devices.userId, userId), ne(devices.deviceId, keep));
+      return db.select({ id: devices.deviceId }).from(devices).where(where).all().map((r) => r.id);
+    },
+    /** Invalidates every credential of one device, keeping the device (login with an existing device_id). */
+    revokeCredentials(userId: string, deviceId: string): void {
+      deleteCredentials(userId, [deviceId]);
+    },
+
+    findAccessToken(tokenHash: string): AccessTokenRow | undefined {
+      return tokenByHash.get({ tokenHash }) as AccessTokenRow | undefined;
+    },
+    insertAccessToken(token: AccessTokenRow): void {
+      db.insert(accessTokens).values(token).run();
+    },
+    deleteAccessToken(tokenHash: string): void {
+      db.delete(accessTokens).where(eq(accessTokens.tokenHash, tokenHash)).run();
+    },
+    findRefreshToken(tokenHash: string): RefreshTokenRow | undefined {
+      return db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).get();
+    },
+    insertRefreshToken(token: RefreshTokenRow): void {
+      db.insert(refreshTokens).values(token).run();
+    },
+    deleteRefreshToken(tokenHash: string): void {
+      db.delete(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).run();
+    },
+  };
+}
+
+export type DevicesStore = ReturnType<typeof createDevicesStore>;

@@ -1,0 +1,60 @@
+import { and, asc, count, eq, like, sql, type SQL } from "drizzle-orm";
+import { users } from "../../schema";
+import type { Db } from "./db";
+
+export type UserRow = typeof users.$inferSelect;
+
+export interface NewUser {
+  userId: string;
+  passwordHash: string | null;
+  isAdmin?: boolean;
+  isGuest?: boolean;
+  displayName?: string | null;
+  createdTs: number;
+}
+
+export function createUsersStore(db: Db) {
+  const byId = db.select().from(users).where(eq(users.userId, sql.placeholder("userId"))).prepare();
+  return {
+    get(userId: string): UserRow | undefined {
+      return byId.get({ userId }) as UserRow | undefined;
+    },
+    insert(user: NewUser): void {
+      db.insert(users).values(user).run();
+    },
+    count(): number {
+      return db.select({ n: count() }).from(users).get()!.n;
+    },
+    setPasswordHash(userId: string, passwordHash: string | null): void {
+      db.update(users).set({ passwordHash }).where(eq(users.userId, userId)).run();
+    },
+    setAdmin(userId: string, isAdmin: boolean): void {
+      db.update(users).set({ isAdmin }).where(eq(users.userId, userId)).run();
+    },
+    setDisplayName(userId: string, displayName: string | null): void {
+      db.update(users).set({ displayName }).where(eq(users.userId, userId)).run();
+    },
+    setDeactivated(userId: string, deactivated: boolean): void {
+      db.update(users).set({ deactivated }).where(eq(users.userId, userId)).run();
+    },
+    /** Admin listing, ordered by user id, a page at `offset`. */
+    list(options: { offset: number; limit: number; includeGuests: boolean; includeDeactivated: boolean; nameContains?: string }) {
+      const filters: SQL[] = [];
+      if (!options.includeGuests) filters.push(eq(users.isGuest, false));
+      if (!options.includeDeactivated) filters.push(eq(users.deactivated, false));
+      if (options.nameContains) filters.push(like(users.userId, `%${options.nameContains.replace(/[%_]/g, "")}%`));
+      const total = db.select({ n: count() }).from(users).where(and(...filters)).get()!.n;
+      const rows = db
+        .select()
+        .from(users)
+        .where(and(...filters))
+        .orderBy(asc(users.userId))
+        .limit(options.limit)
+        .offset(options.offset)
+        .all();
+      return { rows, total };
+    },
+  };
+}
+
+export type UsersStore = ReturnType<typeof createUsersStore>;

@@ -1,0 +1,4 @@
+/** Milliseconds since the epoch; one place so tests can reason about it. */
+export function now(): number {
+  return Date.now();
+}
