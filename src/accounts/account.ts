@@ -13,7 +13,7 @@ export async function changePassword(
   newPassword: string,
   options: { logoutDevices: boolean; keepDeviceId: string | null },
 ): Promise<void> {
-  const passwordHash = await hashPassword(newPassword);
+  const passwordHash = await hashPassword(newPassword, hs.config.password_hashing);
   hs.store.transaction(() => {
     hs.store.users.setPasswordHash(userId, passwordHash);
     if (options.logoutDevices) deleteDevices(hs, userId, hs.store.devices.idsExcept(userId, options.keepDeviceId));

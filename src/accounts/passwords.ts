@@ -2,8 +2,13 @@
 
 const MAX_PASSWORD_BYTES = 512;
 
-export function hashPassword(password: string): Promise<string> {
-  return Bun.password.hash(password, { algorithm: "argon2id" });
+export interface HashingCost {
+  memory_kib: number;
+  iterations: number;
+}
+
+export function hashPassword(password: string, cost: HashingCost): Promise<string> {
+  return Bun.password.hash(password, { algorithm: "argon2id", memoryCost: cost.memory_kib, timeCost: cost.iterations });
 }
 
 // A hash of a random string, verified against when the user does not exist so
@@ -12,7 +17,7 @@ let decoyHash: Promise<string> | undefined;
 
 export async function verifyPassword(password: string, hash: string | null | undefined): Promise<boolean> {
   if (!hash) {
-    decoyHash ??= hashPassword(crypto.randomUUID());
+    decoyHash ??= hashPassword(crypto.randomUUID(), { memory_kib: 19456, iterations: 2 });
     await Bun.password.verify(password, await decoyHash).catch(() => false);
     return false;
   }

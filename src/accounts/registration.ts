@@ -36,7 +36,7 @@ export async function prepareAccount(hs: Homeserver, account: NewAccount): Promi
   const guest = account.guest ?? false;
   checkNewLocalpart(account.localpart, hs.config.server_name, guest);
   const userId = userIdOf(account.localpart, hs.config.server_name);
-  const passwordHash = account.password ? await hashPassword(account.password) : null;
+  const passwordHash = account.password ? await hashPassword(account.password, hs.config.password_hashing) : null;
   return {
     userId,
     insert: () => {
