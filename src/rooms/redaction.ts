@@ -1,0 +1,52 @@
+// The redaction algorithm of room versions 10 (v9 fragment) and 11 (v11 fragment).
+import type { RoomVersionRules } from "./room-versions";
+
+const TOP_LEVEL_V9 = [
+  "event_id", "type", "room_id", "sender", "state_key", "content", "hashes", "signatures",
+  "depth", "prev_events", "prev_state", "auth_events", "origin", "origin_server_ts", "membership",
+];
+// v11 no longer keeps `origin`, `membership` and `prev_state`.
+const TOP_LEVEL_V11 = [
+  "event_id", "type", "room_id", "sender", "state_key", "content", "hashes", "signatures",
+  "depth", "prev_events", "auth_events", "origin_server_ts",
+];
+
+const CONTENT_V9: Record<string, string[]> = {
+  "m.room.member": ["membership", "join_authorised_via_users_server"],
+  "m.room.create": ["creator"],
+  "m.room.join_rules": ["join_rule", "allow"],
+  "m.room.power_levels": ["ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default"],
+  "m.room.history_visibility": ["history_visibility"],
+};
+
+const CONTENT_V11: Record<string, string[]> = {
+  ...CONTENT_V9,
+  "m.room.power_levels": [...CONTENT_V9["m.room.power_levels"]!, "invite"],
+  "m.room.redaction": ["redacts"],
+};
+
+function pick(object: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (Object.hasOwn(object, key)) out[key] = object[key];
+  return out;
+}
+
+/** Returns the redacted copy of an event (PDU or client format) under the room version's algorithm. */
+export function redactEvent<T extends Record<string, unknown>>(event: T, rules: RoomVersionRules): T {
+  const v11 = rules.redaction === "v11";
+  const redacted = pick(event, v11 ? TOP_LEVEL_V11 : TOP_LEVEL_V9);
+  const content = (event.content ?? {}) as Record<string, unknown>;
+  const type = event.type as string;
+  if (v11 && type === "m.room.create") {
+    redacted.content = { ...content }; // v11 keeps the entire create content
+  } else {
+    const kept = pick(content, (v11 ? CONTENT_V11 : CONTENT_V9)[type] ?? []);
+    // v11 keeps third_party_invite.signed of member events.
+    const invite = content.third_party_invite as Record<string, unknown> | undefined;
+    if (v11 && type === "m.room.member" && invite && typeof invite === "object" && "signed" in invite) {
+      kept.third_party_invite = { signed: invite.signed };
+    }
+    redacted.content = kept;
+  }
+  return redacted as T;
+}
