@@ -6,6 +6,8 @@ import { devicesApi } from "./api/client/devices";
 import { capabilitiesApi, discoveryApi } from "./api/client/discovery";
 import { registrationApi } from "./api/client/registration";
 import { sessionApi } from "./api/client/session";
+import { roomsApi } from "./api/client/rooms";
+import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
@@ -29,14 +31,17 @@ export function buildApp(hs: Homeserver) {
     .use(errorHandler(hs, () => routes))
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
-    .use(synapseAdminApi(hs));
+    .use(synapseAdminApi(hs))
+    .use(timestampToEventApi(hs));
   for (const prefix of CLIENT_PREFIXES) {
     app
       .use(capabilitiesApi(hs, prefix))
       .use(registrationApi(hs, prefix))
       .use(sessionApi(hs, prefix))
       .use(accountApi(hs, prefix))
-      .use(devicesApi(hs, prefix));
+      .use(devicesApi(hs, prefix))
+      .use(roomsApi(hs, prefix))
+      .use(roomEventsApi(hs, prefix));
   }
   routes.push(...app.routes);
   return app;

@@ -6,6 +6,7 @@ import { UserInteractiveAuth } from "./accounts/uia";
 import type { Config } from "./config";
 import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
+import { Notifier } from "./sync/notifier";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
 import { randomString } from "./util/secrets";
@@ -19,6 +20,8 @@ export interface Homeserver {
   signingKey: SigningKey;
   rateLimiter: RateLimiter;
   uia: UserInteractiveAuth;
+  /** Wakes long-polling requests after a commit that concerns them. */
+  notifier: Notifier;
   log: Logger;
   /** Releases what the instance holds (the database). */
   close(): void;
@@ -36,6 +39,7 @@ export async function openHomeserver(config: Config, log: Logger = createLogger(
     signingKey,
     rateLimiter: new RateLimiter(config.rate_limits),
     uia: new UserInteractiveAuth(),
+    notifier: new Notifier(),
     log,
     close: () => store.close(),
   };

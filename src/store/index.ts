@@ -3,6 +3,10 @@ import type { Database } from "bun:sqlite";
 import { createDevicesStore } from "./devices";
 import { createRegistrationTokensStore } from "./registration-tokens";
 import { createUsersStore } from "./users";
+import { createEventsStore } from "./events";
+import { createRoomsStore } from "./rooms";
+import { createStateStore } from "./state";
+import { StreamCounter } from "./stream";
 
 /** Every repository over one database; the domain talks to these, never to SQL. */
 export interface Store {
@@ -11,20 +15,60 @@ export interface Store {
   users: ReturnType<typeof createUsersStore>;
   devices: ReturnType<typeof createDevicesStore>;
   registrationTokens: ReturnType<typeof createRegistrationTokensStore>;
-  /** Runs `work` in one transaction: a failed request leaves the store as it was. */
+  rooms: ReturnType<typeof createRoomsStore>;
+  events: ReturnType<typeof createEventsStore>;
+  state: ReturnType<typeof createStateStore>;
+  stream: StreamCounter;
+  /**
+   * Runs `work` in one transaction (a savepoint when nested): a failed request
+   * leaves the store as it was.
+   */
   transaction<T>(work: () => T): T;
+  /**
+   * Runs `effect` once the outermost transaction has committed (at once outside
+   * one); dropped if it rolls back. Wakes waiters only for committed writes.
+   */
+  afterCommit(effect: () => void): void;
   close(): void;
 }
 
 export function openStore(path: string): Store {
   const { sqlite, db } = openDatabase(path);
+  let depth = 0;
+  let pending: (() => void)[] = [];
+  const transaction = <T>(work: () => T): T => {
+    depth++;
+    let result: T;
+    try {
+      result = sqlite.transaction(work)();
+    } catch (error) {
+      depth--;
+      if (depth === 0) pending = [];
+      throw error;
+    }
+    depth--;
+    if (depth === 0 && pending.length > 0) {
+      const effects = pending;
+      pending = [];
+      for (const effect of effects) effect();
+    }
+    return result;
+  };
   return {
     sqlite,
     db,
     users: createUsersStore(db),
     devices: createDevicesStore(db),
     registrationTokens: createRegistrationTokensStore(db),
-    transaction: (work) => sqlite.transaction(work)(),
+    rooms: createRoomsStore(db),
+    events: createEventsStore(db),
+    state: createStateStore(db),
+    stream: new StreamCounter(sqlite),
+    transaction,
+    afterCommit: (effect) => {
+      if (depth === 0) effect();
+      else pending.push(effect);
+    },
     close: () => {
       if (sqlite.filename !== ":memory:" && sqlite.filename !== "") sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
       sqlite.close();

@@ -3,8 +3,12 @@
 // records how many have run. Add each new file of schema/migrations here.
 import type { Database } from "bun:sqlite";
 import accounts from "../../schema/migrations/0000_accounts.sql" with { type: "text" };
+import rooms from "../../schema/migrations/0001_rooms.sql" with { type: "text" };
 
-export const MIGRATIONS: readonly { name: string; sql: string }[] = [{ name: "0000_accounts", sql: accounts }];
+export const MIGRATIONS: readonly { name: string; sql: string }[] = [
+  { name: "0000_accounts", sql: accounts },
+  { name: "0001_rooms", sql: rooms },
+];
 
 export function migrate(sqlite: Database): void {
   const applied = (sqlite.query("PRAGMA user_version").get() as { user_version: number }).user_version;

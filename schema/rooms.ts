@@ -1,0 +1,118 @@
+// Rooms, their events and state.
+//
+// A room's history on this server is linear: every event is appended by the one
+// writer thread with the previous event as its only prev_event, so the stream
+// position of an event orders it both in the room and across rooms. State at any
+// point is then a lookup in `state_history` (each row is valid from the position
+// of the event that set it until the position of the one that replaced it) and
+// the current state is the rows still open, copied into `current_state` for speed.
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const rooms = sqliteTable("rooms", {
+  roomId: text("room_id").primaryKey(),
+  roomVersion: text("room_version").notNull(),
+  creator: text("creator").notNull(),
+  createdTs: integer("created_ts").notNull(),
+  /** Listed in the public room directory (visibility "public"). */
+  published: integer("published", { mode: "boolean" }).notNull().default(false),
+  /** The forward extremity: the last event appended, the next event's only prev_event. */
+  lastEventId: text("last_event_id"),
+  lastDepth: integer("last_depth").notNull().default(0),
+});
+
+export const events = sqliteTable(
+  "events",
+  {
+    /** Position in the server-wide stream; orders events within a room and across rooms. */
+    streamPos: integer("stream_pos").primaryKey(),
+    eventId: text("event_id").notNull(),
+    roomId: text("room_id").notNull(),
+    type: text("type").notNull(),
+    stateKey: text("state_key"),
+    sender: text("sender").notNull(),
+    originServerTs: integer("origin_server_ts").notNull(),
+    /** The PDU as canonical JSON, already redacted when a redaction applies. */
+    pdu: text("pdu").notNull(),
+    /** For state events: the event this one replaced (unsigned.replaces_state / prev_content). */
+    replacesState: text("replaces_state"),
+    /** The m.room.redaction event that redacted this one. */
+    redactedBy: text("redacted_by"),
+    /** The sending device and its transaction id, for unsigned.transaction_id. */
+    txnDeviceId: text("txn_device_id"),
+    txnId: text("txn_id"),
+    /** Whether the content has a `url` key (filter contains_url). */
+    containsUrl: integer("contains_url", { mode: "boolean" }).notNull().default(false),
+  },
+  (table) => [
+    uniqueIndex("events_event_id").on(table.eventId),
+    index("events_room_pos").on(table.roomId, table.streamPos),
+  ],
+);
+
+/** (user, device, txnId) -> event: PUT /send is idempotent per device and transaction id. */
+export const eventTransactions = sqliteTable(
+  "event_transactions",
+  {
+    userId: text("user_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    txnId: text("txn_id").notNull(),
+    /** Transactions are scoped to the endpoint too (send vs redact), per the spec. */
+    scope: text("scope").notNull(),
+    eventId: text("event_id").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.deviceId, table.scope, table.txnId] })],
+);
+
+export const stateHistory = sqliteTable(
+  "state_history",
+  {
+    roomId: text("room_id").notNull(),
+    type: text("type").notNull(),
+    stateKey: text("state_key").notNull(),
+    eventId: text("event_id").notNull(),
+    /** Stream position of the event that set this state. */
+    fromPos: integer("from_pos").notNull(),
+    /** Stream position of the event that replaced it; null while current. */
+    toPos: integer("to_pos"),
+  },
+  (table) => [
+    index("state_history_lookup").on(table.roomId, table.type, table.stateKey, table.fromPos),
+    index("state_history_room_pos").on(table.roomId, table.fromPos),
+  ],
+);
+
+export const currentState = sqliteTable(
+  "current_state",
+  {
+    roomId: text("room_id").notNull(),
+    type: text("type").notNull(),
+    stateKey: text("state_key").notNull(),
+    eventId: text("event_id").notNull(),
+    /** content.membership of m.room.member events, to list a user's rooms and a room's members by index. */
+    membership: text("membership"),
+  },
+  (table) => [
+    primaryKey({ columns: [table.roomId, table.type, table.stateKey] }),
+    index("current_state_member").on(table.stateKey, table.membership),
+  ],
+);
+
+export const roomAliases = sqliteTable(
+  "room_aliases",
+  {
+    alias: text("alias").primaryKey(),
+    roomId: text("room_id").notNull(),
+    creator: text("creator").notNull(),
+  },
+  (table) => [index("room_aliases_room").on(table.roomId)],
+);
+
+/** Rooms a user has forgotten (POST /forget); hidden from them until they join again. */
+export const forgottenRooms = sqliteTable(
+  "forgotten_rooms",
+  {
+    userId: text("user_id").notNull(),
+    roomId: text("room_id").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.roomId] })],
+);

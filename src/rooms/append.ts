@@ -1,0 +1,135 @@
+// The one way an event enters a room (DESIGN.md "Events and rooms"): build the
+// PDU on the forward extremity, select its auth events, check the room version's
+// authorization rules against the current state, hash and sign, then persist the
+// event, the state change and its stream position in one transaction, and wake
+// the members after commit. createRoom, send, state, membership, redaction and
+// profile propagation all come through here.
+import type { Homeserver } from "../homeserver";
+import { MatrixError, forbidden, notFound } from "../http/errors";
+import { canonicalJson } from "../util/canonical-json";
+import { now } from "../util/time";
+import { AuthRuleError, authEventKeys, checkAuthRules } from "./auth-rules";
+import { eventIdOf, hashAndSign, type Pdu, type UnsignedPdu } from "./event-format";
+import { redactEvent } from "./redaction";
+import { currentStateLookup, loadEvent, type StoredEvent } from "./room-state";
+import { roomVersionRules, type RoomVersionRules } from "./room-versions";
+
+/** Spec: "Size limits": an event, as sent over federation, must not exceed 65536 bytes. */
+export const MAX_EVENT_BYTES = 65536;
+
+export interface NewEvent {
+  roomId: string;
+  sender: string;
+  type: string;
+  stateKey?: string;
+  content: Record<string, unknown>;
+  /** For m.room.redaction: the event it redacts. */
+  redacts?: string;
+  /** Idempotency: the same (device, scope, txnId) returns the first event again. */
+  txn?: { deviceId: string; txnId: string; scope: string };
+}
+
+export function roomRulesOf(hs: Homeserver, roomId: string): RoomVersionRules {
+  const room = hs.store.rooms.get(roomId);
+  if (!room) throw notFound("Unknown room");
+  return roomVersionRules(room.roomVersion)!;
+}
+
+/**
+ * Appends an event and returns it. Throws 403 M_FORBIDDEN naming the auth rule
+ * that refused it, 404 for an unknown room, 413 M_TOO_LARGE over the size limit.
+ */
+export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
+  const { store } = hs;
+  return store.transaction(() => {
+    if (event.txn) {
+      const earlier = store.events.transactionEvent(event.sender, event.txn.deviceId, event.txn.scope, event.txn.txnId);
+      if (earlier) return loadEvent(hs, earlier)!;
+    }
+    const room = store.rooms.get(event.roomId);
+    if (!room) throw notFound("Unknown room");
+    const rules = roomVersionRules(room.roomVersion)!;
+    const state = currentStateLookup(hs, event.roomId);
+
+    const content = { ...event.content };
+    const draft: UnsignedPdu = {
+      room_id: event.roomId,
+      sender: event.sender,
+      type: event.type,
+      content,
+      origin_server_ts: now(),
+      prev_events: room.lastEventId ? [room.lastEventId] : [],
+      auth_events: [],
+      depth: room.lastDepth + 1,
+    };
+    if (event.stateKey !== undefined) draft.state_key = event.stateKey;
+    if (event.redacts !== undefined) {
+      // v11 moved `redacts` into content; earlier versions keep it at the top level.
+      if (rules.redactsInContent) content.redacts = event.redacts;
+      else draft.redacts = event.redacts;
+    }
+    draft.auth_events = authEventKeys(draft as Pdu)
+      .map(([type, stateKey]) => state.eventIdOf(type, stateKey))
+      .filter((id): id is string => id !== undefined);
+
+    const isFirstAfterCreate = draft.prev_events.length === 1 && room.lastDepth === 1;
+    try {
+      checkAuthRules(draft as Pdu, state, rules, isFirstAfterCreate);
+    } catch (error) {
+      if (error instanceof AuthRuleError) throw forbidden(error.message);
+      throw error;
+    }
+
+    const pdu = hashAndSign(draft, rules, hs.config.server_name, hs.signingKey);
+    const json = canonicalJson(pdu);
+    if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
+      throw new MatrixError(413, "M_TOO_LARGE", `Event is larger than ${MAX_EVENT_BYTES} bytes`);
+    }
+    const eventId = eventIdOf(pdu, rules);
+    const streamPos = store.stream.next();
+    const row = {
+      streamPos,
+      eventId,
+      roomId: event.roomId,
+      type: event.type,
+      stateKey: event.stateKey ?? null,
+      sender: event.sender,
+      originServerTs: pdu.origin_server_ts,
+      pdu: json,
+      replacesState: event.stateKey !== undefined ? (state.eventIdOf(event.type, event.stateKey) ?? null) : null,
+      redactedBy: null,
+      txnDeviceId: event.txn?.deviceId ?? null,
+      txnId: event.txn?.txnId ?? null,
+      containsUrl: typeof content.url === "string",
+    };
+    store.events.insert(row);
+    if (event.stateKey !== undefined) {
+      const membership = event.type === "m.room.member" ? (content.membership as string) : null;
+      store.state.set(event.roomId, { type: event.type, stateKey: event.stateKey, eventId }, streamPos, membership);
+    }
+    store.rooms.setLastEvent(event.roomId, eventId, pdu.depth);
+    if (event.txn) store.events.recordTransaction({ userId: event.sender, ...event.txn, eventId });
+    if (event.type === "m.room.redaction" && event.redacts !== undefined) applyRedaction(hs, event.roomId, event.redacts, eventId);
+
+    // Everyone with a membership in the room may need to hear of it (the target of
+    // a membership change included, as the member rows now hold its new state).
+    store.afterCommit(() => {
+      const concerned = store.state.members(event.roomId).map((member) => member.userId);
+      hs.notifier.notify(concerned, streamPos);
+    });
+    return { eventId, pdu, row };
+  });
+}
+
+/**
+ * Strips the target's content in storage (spec: room versions, "Redactions"):
+ * only the redacted form is kept. Ignored when the target is unknown or in
+ * another room, as the redaction event itself still stands.
+ */
+function applyRedaction(hs: Homeserver, roomId: string, targetId: string, redactionId: string): void {
+  const target = loadEvent(hs, targetId);
+  if (!target || target.row.roomId !== roomId || target.row.redactedBy) return;
+  const rules = roomRulesOf(hs, roomId);
+  const redacted = redactEvent(target.pdu as unknown as Record<string, unknown>, rules);
+  hs.store.events.markRedacted(targetId, canonicalJson(redacted), redactionId);
+}

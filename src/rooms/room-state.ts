@@ -1,0 +1,66 @@
+// Reading room state: the current state, and the state in force at an event.
+import type { Homeserver } from "../homeserver";
+import type { EventRow } from "../store/events";
+import type { StateEntry } from "../store/state";
+import type { Pdu } from "./event-format";
+import type { StateLookup } from "./auth-rules";
+
+export interface StoredEvent {
+  eventId: string;
+  pdu: Pdu;
+  row: EventRow;
+}
+
+export function storedEvent(row: EventRow): StoredEvent {
+  return { eventId: row.eventId, pdu: JSON.parse(row.pdu) as Pdu, row };
+}
+
+export function loadEvent(hs: Homeserver, eventId: string): StoredEvent | undefined {
+  const row = hs.store.events.get(eventId);
+  return row ? storedEvent(row) : undefined;
+}
+
+export function loadEvents(hs: Homeserver, eventIds: string[]): StoredEvent[] {
+  return hs.store.events.getMany(eventIds).map(storedEvent);
+}
+
+/** A lookup over the current state of a room, loading each state event at most once. */
+export function currentStateLookup(hs: Homeserver, roomId: string): StateLookup & { eventIdOf(type: string, stateKey: string): string | undefined } {
+  const cache = new Map<string, StoredEvent | null>();
+  const find = (type: string, stateKey: string): StoredEvent | undefined => {
+    const key = `${type}\u0000${stateKey}`;
+    let found = cache.get(key);
+    if (found === undefined) {
+      const eventId = hs.store.state.currentEventId(roomId, type, stateKey);
+      found = (eventId ? loadEvent(hs, eventId) : undefined) ?? null;
+      cache.set(key, found);
+    }
+    return found ?? undefined;
+  };
+  const lookup = ((type: string, stateKey: string) => find(type, stateKey)?.pdu) as StateLookup & {
+    eventIdOf(type: string, stateKey: string): string | undefined;
+  };
+  lookup.eventIdOf = (type, stateKey) => find(type, stateKey)?.eventId;
+  return lookup;
+}
+
+/** The state event of (type, stateKey) in force after the event at `pos`. */
+export function stateEventAt(hs: Homeserver, roomId: string, type: string, stateKey: string, pos: number): StoredEvent | undefined {
+  const eventId = hs.store.state.eventIdAt(roomId, type, stateKey, pos);
+  return eventId ? loadEvent(hs, eventId) : undefined;
+}
+
+export function currentStateEvent(hs: Homeserver, roomId: string, type: string, stateKey: string): StoredEvent | undefined {
+  const eventId = hs.store.state.currentEventId(roomId, type, stateKey);
+  return eventId ? loadEvent(hs, eventId) : undefined;
+}
+
+/** Current membership of a user in a room ("leave" when never a member). */
+export function currentMembership(hs: Homeserver, roomId: string, userId: string): string {
+  return (currentStateEvent(hs, roomId, "m.room.member", userId)?.pdu.content.membership as string | undefined) ?? "leave";
+}
+
+/** Loads the events of a list of state entries. */
+export function loadState(hs: Homeserver, entries: StateEntry[]): StoredEvent[] {
+  return loadEvents(hs, entries.map((entry) => entry.eventId));
+}

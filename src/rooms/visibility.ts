@@ -1,0 +1,85 @@
+// History visibility (spec: Client-Server API, "History visibility"): which
+// events of a room a user may read. Decided from the state *before* each event
+// (the event's stream position minus one, as history here is linear), like Synapse.
+import type { Homeserver } from "../homeserver";
+import { forbidden, notFound } from "../http/errors";
+import { currentMembership, stateEventAt, type StoredEvent } from "./room-state";
+
+/** How far a user can read a room: to the present, or up to the event that removed them. */
+export type RoomAccess =
+  | { kind: "member" }
+  | { kind: "former"; untilPos: number }
+  | { kind: "world_readable" };
+
+function historyVisibilityAt(hs: Homeserver, roomId: string, pos: number): string {
+  const event = stateEventAt(hs, roomId, "m.room.history_visibility", "", pos);
+  return (event?.pdu.content.history_visibility as string | undefined) ?? "shared";
+}
+
+function membershipAt(hs: Homeserver, roomId: string, userId: string, pos: number): string {
+  return (stateEventAt(hs, roomId, "m.room.member", userId, pos)?.pdu.content.membership as string | undefined) ?? "leave";
+}
+
+/**
+ * Who may read a room at all: current members; former members (up to their
+ * departure); anyone when the room is world_readable. Others get 403.
+ */
+export function roomAccess(hs: Homeserver, roomId: string, userId: string): RoomAccess {
+  if (!hs.store.rooms.get(roomId)) throw forbidden("You are not allowed to view this room");
+  const membershipEventId = hs.store.state.currentEventId(roomId, "m.room.member", userId);
+  const membership = currentMembership(hs, roomId, userId);
+  if (membership === "join") return { kind: "member" };
+  const current = hs.store.state.currentEventId(roomId, "m.room.history_visibility", "");
+  const visibility = current ? historyVisibilityAt(hs, roomId, Number.MAX_SAFE_INTEGER) : "shared";
+  if (visibility === "world_readable") return { kind: "world_readable" };
+  if (membershipEventId && (membership === "leave" || membership === "ban")) {
+    const row = hs.store.events.get(membershipEventId)!;
+    // Only someone who was in the room (joined or invited) before leaving reads anything.
+    const before = membershipAt(hs, roomId, userId, row.streamPos - 1);
+    if (before === "join" || before === "invite") return { kind: "former", untilPos: row.streamPos };
+  }
+  if (membership === "invite" || membership === "knock") return { kind: "former", untilPos: Number.MAX_SAFE_INTEGER };
+  throw forbidden("You are not allowed to view this room");
+}
+
+/** Whether `userId` may see `event` (spec's rules, Synapse's reading of them). */
+export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, currentlyJoined: boolean): boolean {
+  const roomId = event.row.roomId;
+  const before = event.row.streamPos - 1;
+  let visibility = historyVisibilityAt(hs, roomId, before);
+  // A change of visibility is shown under the less restrictive of the old and new values.
+  if (event.row.type === "m.room.history_visibility") {
+    visibility = leastRestrictive(visibility, (event.pdu.content.history_visibility as string | undefined) ?? "shared");
+  }
+  if (visibility === "world_readable") return true;
+  // A user's own membership event counts with the membership it sets.
+  let membership = membershipAt(hs, roomId, userId, before);
+  if (event.row.type === "m.room.member" && event.row.stateKey === userId) {
+    const own = event.pdu.content.membership as string;
+    // Users always see their own leave after an invite or join (the room must disappear for them).
+    if (own === "leave" && (membership === "join" || membership === "invite")) return true;
+    membership = own;
+  }
+  if (membership === "join") return true;
+  if (visibility === "joined") return false;
+  if (visibility === "invited") return membership === "invite";
+  // shared: visible to current members (not to peekers).
+  return currentlyJoined;
+}
+
+const ORDER = ["world_readable", "shared", "invited", "joined"];
+
+function leastRestrictive(a: string, b: string): string {
+  const ia = ORDER.indexOf(a);
+  const ib = ORDER.indexOf(b);
+  return ORDER[Math.min(ia === -1 ? 3 : ia, ib === -1 ? 3 : ib)]!;
+}
+
+/** Throws 404 unless the user may see the event (GET /event, /context). */
+export function requireVisibleEvent(hs: Homeserver, userId: string, event: StoredEvent | undefined, roomId: string): StoredEvent {
+  if (!event || event.row.roomId !== roomId) throw notFound("Event not found");
+  const access = roomAccess(hs, roomId, userId);
+  if (access.kind === "former" && event.row.streamPos > access.untilPos) throw notFound("Event not found");
+  if (!canSeeEvent(hs, userId, event, access.kind === "member")) throw notFound("Event not found");
+  return event;
+}

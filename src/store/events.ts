@@ -1,0 +1,96 @@
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from "drizzle-orm";
+import { events, eventTransactions } from "../../schema";
+import type { Db } from "./db";
+
+export type EventRow = typeof events.$inferSelect;
+
+export function createEventsStore(db: Db) {
+  const byId = db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare();
+  const insertRow = db
+    .insert(events)
+    .values({
+      streamPos: sql.placeholder("streamPos"),
+      eventId: sql.placeholder("eventId"),
+      roomId: sql.placeholder("roomId"),
+      type: sql.placeholder("type"),
+      stateKey: sql.placeholder("stateKey"),
+      sender: sql.placeholder("sender"),
+      originServerTs: sql.placeholder("originServerTs"),
+      pdu: sql.placeholder("pdu"),
+      replacesState: sql.placeholder("replacesState"),
+      redactedBy: sql.placeholder("redactedBy"),
+      txnDeviceId: sql.placeholder("txnDeviceId"),
+      txnId: sql.placeholder("txnId"),
+      containsUrl: sql.placeholder("containsUrl"),
+    })
+    .prepare();
+  const txnLookup = db
+    .select({ eventId: eventTransactions.eventId })
+    .from(eventTransactions)
+    .where(
+      and(
+        eq(eventTransactions.userId, sql.placeholder("userId")),
+        eq(eventTransactions.deviceId, sql.placeholder("deviceId")),
+        eq(eventTransactions.scope, sql.placeholder("scope")),
+        eq(eventTransactions.txnId, sql.placeholder("txnId")),
+      ),
+    )
+    .prepare();
+
+  return {
+    get(eventId: string): EventRow | undefined {
+      return byId.get({ eventId }) as EventRow | undefined;
+    },
+    getMany(eventIds: string[]): EventRow[] {
+      if (eventIds.length === 0) return [];
+      return db.select().from(events).where(inArray(events.eventId, eventIds)).all();
+    },
+    insert(row: EventRow): void {
+      insertRow.run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
+    },
+    /** Stores the redacted PDU in place of the original: the content is gone from storage. */
+    markRedacted(eventId: string, redactedPdu: string, redactedBy: string): void {
+      db.update(events).set({ pdu: redactedPdu, redactedBy, containsUrl: false }).where(eq(events.eventId, eventId)).run();
+    },
+    /**
+     * Events of a room strictly after `fromPos` going forwards, or strictly before
+     * it going backwards, up to `limit`, stopping at `toPos` (inclusive bound) if given.
+     */
+    page(roomId: string, options: { fromPos: number; dir: "f" | "b"; limit: number; toPos?: number }): EventRow[] {
+      const forwards = options.dir === "f";
+      const bounds = [eq(events.roomId, roomId), forwards ? gt(events.streamPos, options.fromPos) : lt(events.streamPos, options.fromPos)];
+      if (options.toPos !== undefined) bounds.push(forwards ? lte(events.streamPos, options.toPos) : gte(events.streamPos, options.toPos));
+      return db
+        .select()
+        .from(events)
+        .where(and(...bounds))
+        .orderBy(forwards ? asc(events.streamPos) : desc(events.streamPos))
+        .limit(options.limit)
+        .all();
+    },
+    /** The last event of a room at or before `pos`. */
+    lastAtOrBefore(roomId: string, pos: number): EventRow | undefined {
+      return db.select().from(events).where(and(eq(events.roomId, roomId), lte(events.streamPos, pos))).orderBy(desc(events.streamPos)).limit(1).get();
+    },
+    /** The event of a room closest to a timestamp in one direction (timestamp_to_event). */
+    closestToTimestamp(roomId: string, ts: number, dir: "f" | "b"): EventRow | undefined {
+      const forwards = dir === "f";
+      return db
+        .select()
+        .from(events)
+        .where(and(eq(events.roomId, roomId), forwards ? gte(events.originServerTs, ts) : lte(events.originServerTs, ts)))
+        .orderBy(forwards ? asc(events.originServerTs) : desc(events.originServerTs), forwards ? asc(events.streamPos) : desc(events.streamPos))
+        .limit(1)
+        .get();
+    },
+
+    transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
+      return (txnLookup.get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
+    },
+    recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
+      db.insert(eventTransactions).values(row).run();
+    },
+  };
+}
+
+export type EventsStore = ReturnType<typeof createEventsStore>;

@@ -1,0 +1,31 @@
+import type { Database } from "bun:sqlite";
+
+/**
+ * The server-wide stream: every persisted change a client can see takes the next
+ * position (DESIGN.md "Streams, tokens and sync"). Positions are handed out by
+ * the one writer thread, so an in-memory counter seeded from the tables that
+ * hold positions is enough.
+ */
+export class StreamCounter {
+  private position: number;
+
+  constructor(sqlite: Database) {
+    const row = sqlite.query("SELECT COALESCE(MAX(stream_pos), 0) AS pos FROM events").get() as { pos: number };
+    this.position = row.pos;
+  }
+
+  /** The position of the latest change. */
+  get current(): number {
+    return this.position;
+  }
+
+  /** Reserves the next position; call inside the transaction that writes it. */
+  next(): number {
+    return ++this.position;
+  }
+
+  /** Gives back a position whose transaction rolled back, if it was the last one handed out. */
+  release(position: number): void {
+    if (position === this.position) this.position--;
+  }
+}
