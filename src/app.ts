@@ -7,6 +7,8 @@ import { capabilitiesApi, discoveryApi } from "./api/client/discovery";
 import { registrationApi } from "./api/client/registration";
 import { sessionApi } from "./api/client/session";
 import { roomsApi } from "./api/client/rooms";
+import { directoryApi } from "./api/client/directory";
+import { profileApi } from "./api/client/profile";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
@@ -41,7 +43,9 @@ export function buildApp(hs: Homeserver) {
       .use(accountApi(hs, prefix))
       .use(devicesApi(hs, prefix))
       .use(roomsApi(hs, prefix))
-      .use(roomEventsApi(hs, prefix));
+      .use(roomEventsApi(hs, prefix))
+      .use(directoryApi(hs, prefix))
+      .use(profileApi(hs, prefix));
   }
   routes.push(...app.routes);
   return app;

@@ -2,7 +2,7 @@
 // The merged result is validated against one TypeBox schema; an invalid value is
 // reported with the dotted key that holds it.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Value, ValueErrorType } from "@sinclair/typebox/value";
 
 const Bucket = Type.Object(
   {
@@ -151,21 +151,25 @@ export function validateConfig(candidate: Tree): Config {
   const first = Value.Errors(ConfigSchema, candidate).First();
   if (first) {
     const key = first.path.replace(/^\//, "").replaceAll("/", ".") || "(root)";
-    if (first.type === 42 /* ObjectAdditionalProperties */) {
-      const known = new Set(Object.keys(propertiesAt(first.path)));
-      const unknown = Object.keys((first.value as Tree) ?? {}).find((k) => !known.has(k));
-      const prefix = key === "(root)" ? "" : `${key}.`;
-      throw new ConfigError(`${prefix}${unknown}`, "unknown configuration key");
-    }
+    // TypeBox reports an unexpected property at its own path (e.g. /rate_limits/login/brust).
+    if (first.type === ValueErrorType.ObjectAdditionalProperties) throw new ConfigError(key, "unknown configuration key");
     throw new ConfigError(key, `${first.message} (got ${JSON.stringify(first.value)})`);
   }
+  // The pattern admits five digits; Bun would silently clamp a port above 65535 to 65535.
+  const port = Number((candidate as Config).listen.slice((candidate as Config).listen.lastIndexOf(":") + 1));
+  if (port > 65535) throw new ConfigError("listen", `port must be between 0 and 65535 (got ${port})`);
   return candidate as Config;
 }
 
-function propertiesAt(path: string): Record<string, TSchema> {
-  let schema: TSchema = ConfigSchema;
-  for (const part of path.split("/").filter(Boolean)) schema = (schema as any).properties[part];
-  return (schema as any).properties ?? {};
+/** The schema of the setting at `path`, or undefined for a key the schema does not know. */
+function schemaAt(path: string[]): TSchema | undefined {
+  let schema: TSchema | undefined = ConfigSchema;
+  for (const part of path) schema = (schema as { properties?: Record<string, TSchema> } | undefined)?.properties?.[part];
+  return schema;
+}
+
+function acceptsString(schema: TSchema): boolean {
+  return schema.type === "string" || ((schema.anyOf as TSchema[] | undefined)?.some(acceptsString) ?? false);
 }
 
 async function readConfigFile(path: string): Promise<Tree> {
@@ -197,13 +201,23 @@ export function configFromEnv(env: Record<string, string | undefined>): Tree {
       setPath(tree, ["rate_limits", "enabled"], raw === "on");
       continue;
     }
-    setPath(tree, path, parseEnvValue(raw));
+    setPath(tree, path, parseEnvValue(path, raw));
   }
   return tree;
 }
 
-function parseEnvValue(raw: string): unknown {
-  if (/^(true|false|null|-?\d+(\.\d+)?)$/.test(raw)) return JSON.parse(raw);
+/**
+ * A setting that takes text gets the text as it is, so that a numeric shared secret or
+ * server name stays a string; elsewhere true/false and numbers are converted. "null"
+ * is null everywhere (the nullable settings are the ones it makes sense for).
+ */
+function parseEnvValue(path: string[], raw: string): unknown {
+  if (raw === "null") return null;
+  const schema = schemaAt(path);
+  if (schema !== undefined && acceptsString(schema)) return raw;
+  if (raw === "true" || raw === "false") return raw === "true";
+  // Number(), not JSON.parse: "0100" is 100 rather than a syntax error.
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;
 }
 

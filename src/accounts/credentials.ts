@@ -37,7 +37,9 @@ function newRefreshToken(userId: string): string {
 /**
  * Logs a user in on a device: reuses `deviceId` if the user has it (revoking its
  * old tokens, as the spec requires for login with an existing device_id), otherwise
- * creates the device. Must run inside a store transaction.
+ * creates the device. The display name only names a new device: the spec's
+ * initial_device_display_name is "ignored if device_id corresponds to a known
+ * device" (POST /login, POST /register). Must run inside a store transaction.
  */
 export function issueCredentials(
   hs: Homeserver,
@@ -49,7 +51,6 @@ export function issueCredentials(
   const ts = now();
   if (devices.get(userId, deviceId)) {
     devices.revokeCredentials(userId, deviceId);
-    if (options.displayName != null) devices.setDisplayName(userId, deviceId, options.displayName);
   } else {
     devices.insert({ userId, deviceId, displayName: options.displayName ?? null, createdTs: ts });
   }

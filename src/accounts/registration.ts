@@ -159,6 +159,10 @@ export async function registerUser(hs: Homeserver, body: RegisterRequest, ip: st
   if (body.password !== undefined && !isAcceptablePassword(body.password)) {
     throw new MatrixError(400, "M_WEAK_PASSWORD", "Password must be between 1 and 512 bytes");
   }
+  // Refuse an exhausted bucket before auth: completing UIA ends the session, so a 429
+  // after it would leave the client (which retries the same request) with a dead session.
+  // The token is only taken once auth is complete, so UIA challenges cost nothing.
+  hs.rateLimiter.check("registration", ip);
   const verifiers = Object.fromEntries(flows.flat().map((stage) => [stage, STAGES[stage]!(hs)]));
   const session = await hs.uia.authenticate({ auth: body.auth, flows, verifiers });
   hs.rateLimiter.take("registration", ip);

@@ -2,7 +2,7 @@
 // and v11.md, "Authorization rules"). Each refusal names the rule it applies so
 // clients (403 M_FORBIDDEN) and tests can tell which one fired.
 import type { Pdu } from "./event-format";
-import { powerLevelsView } from "./power-levels";
+import { powerLevelsView, roomCreator } from "./power-levels";
 import type { RoomVersionRules } from "./room-versions";
 import { ROOM_VERSIONS } from "./room-versions";
 
@@ -94,7 +94,7 @@ export function checkAuthRules(event: Pdu, state: StateLookup, rules: RoomVersio
     deny("3", "the room does not federate and the sender is on another server");
   }
 
-  const powerLevels = powerLevelsView(state("m.room.power_levels", ""), create);
+  const powerLevels = powerLevelsView(state("m.room.power_levels", ""), create, rules);
   const senderLevel = powerLevels.userLevel(event.sender);
   const senderMembership = membershipOf(state, event.sender);
 
@@ -161,8 +161,7 @@ function checkMembership(
     case "join": {
       // 4.3.1
       if (isFirstAfterCreate) {
-        const creator = rules.createHasCreator ? (create.content.creator as string) : create.sender;
-        if (target === creator) return;
+        if (target === roomCreator(create, rules)) return;
       }
       if (event.sender !== target) deny("4.3.2", "users can only set their own membership to join");
       if (senderMembership === "ban") deny("4.3.3", "the user is banned from the room");

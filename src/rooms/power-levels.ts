@@ -3,6 +3,7 @@
 // everyone else users_default 0; state_default is 50, or 0 when there is no
 // power-levels event at all; ban, kick and redact default to 50, invite to 0.
 import type { Pdu } from "./event-format";
+import type { RoomVersionRules } from "./room-versions";
 
 export interface PowerLevelsView {
   userLevel(userId: string): number;
@@ -18,7 +19,27 @@ export interface PowerLevelsView {
 
 const asInt = (value: unknown, fallback: number): number => (Number.isInteger(value) ? (value as number) : fallback);
 
-export function powerLevelsView(powerLevels: Pdu | undefined, create: Pdu | undefined): PowerLevelsView {
+/**
+ * The room's creator: `content.creator` of m.room.create up to room version 10,
+ * the create event's `sender` from version 11 (v11 "Remove the `creator` property
+ * of `m.room.create` events"; auth rule 4.3.1 of each version).
+ */
+export function roomCreator(create: Pdu | undefined, rules: Pick<RoomVersionRules, "createHasCreator">): string | undefined {
+  if (!create) return undefined;
+  return rules.createHasCreator ? (create.content.creator as string | undefined) : create.sender;
+}
+
+/**
+ * `rules` picks who the creator is when there is no power-levels event; without
+ * it the create event's sender is taken, which is right for v11 and for every
+ * v10 room whose create event names its sender as creator.
+ */
+export function powerLevelsView(
+  powerLevels: Pdu | undefined,
+  create: Pdu | undefined,
+  rules?: Pick<RoomVersionRules, "createHasCreator">,
+): PowerLevelsView {
+  const creator = rules ? roomCreator(create, rules) : create?.sender;
   const content = (powerLevels?.content ?? {}) as Record<string, unknown>;
   const users = (content.users ?? {}) as Record<string, unknown>;
   const events = (content.events ?? {}) as Record<string, unknown>;
@@ -28,7 +49,7 @@ export function powerLevelsView(powerLevels: Pdu | undefined, create: Pdu | unde
   const eventsDefault = asInt(content.events_default, 0);
   return {
     userLevel(userId) {
-      if (!powerLevels) return create?.sender === userId ? 100 : 0;
+      if (!powerLevels) return creator !== undefined && creator === userId ? 100 : 0;
       return Object.hasOwn(users, userId) ? asInt(users[userId], usersDefault) : usersDefault;
     },
     eventLevel(type, isState) {

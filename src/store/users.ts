@@ -34,6 +34,9 @@ export function createUsersStore(db: Db) {
     setDisplayName(userId: string, displayName: string | null): void {
       db.update(users).set({ displayName }).where(eq(users.userId, userId)).run();
     },
+    setAvatarUrl(userId: string, avatarUrl: string | null): void {
+      db.update(users).set({ avatarUrl }).where(eq(users.userId, userId)).run();
+    },
     setDeactivated(userId: string, deactivated: boolean): void {
       db.update(users).set({ deactivated }).where(eq(users.userId, userId)).run();
     },

@@ -8,9 +8,11 @@ import {
   createRegistrationToken,
   localUserOrThrow,
   registrationTokenView,
+  updateRegistrationToken,
   upsertUser,
 } from "../../accounts/admin";
 import { isAcceptablePassword } from "../../accounts/passwords";
+import type { Requester } from "../../accounts/credentials";
 import { issueNonce, registerWithSharedSecret } from "../../accounts/shared-secret";
 import type { Homeserver } from "../../homeserver";
 import { authenticated, requireAdmin } from "../../http/auth";
@@ -20,6 +22,12 @@ import { isRegistrationTokenUsable } from "../../accounts/registration";
 
 const UserIdParams = t.Object({ userId: t.String({ minLength: 1 }) });
 const TokenParams = t.Object({ token: t.String({ minLength: 1 }) });
+
+/**
+ * The device a password change by an admin keeps: the admin's own, when they change
+ * their own password, so the request does not log out the session making it (as Synapse does).
+ */
+const ownDevice = (requester: Requester, userId: string) => (requester.userId === userId ? requester.deviceId : null);
 
 export function synapseAdminApi(hs: Homeserver) {
   const sharedSecret = new Elysia({ name: "api.admin.shared-secret", seed: hs.instanceId, prefix: "/_synapse/admin/v1" })
@@ -69,8 +77,8 @@ export function synapseAdminApi(hs: Homeserver) {
     .get("/v2/users/:userId", ({ params }) => adminUserView(localUserOrThrow(hs, params.userId)), { params: UserIdParams })
     .put(
       "/v2/users/:userId",
-      async ({ params, body, set }) => {
-        const { created, user } = await upsertUser(hs, params.userId, body);
+      async ({ params, body, set, requester }) => {
+        const { created, user } = await upsertUser(hs, params.userId, body, ownDevice(requester, params.userId));
         set.status = created ? 201 : 200;
         return adminUserView(user);
       },
@@ -96,14 +104,14 @@ export function synapseAdminApi(hs: Homeserver) {
     )
     .post(
       "/v1/reset_password/:userId",
-      async ({ params, body }) => {
+      async ({ params, body, requester }) => {
         localUserOrThrow(hs, params.userId);
         if (!isAcceptablePassword(body.new_password)) {
           throw new MatrixError(400, "M_WEAK_PASSWORD", "Password must be between 1 and 512 bytes");
         }
         await changePassword(hs, params.userId, body.new_password, {
           logoutDevices: body.logout_devices ?? true,
-          keepDeviceId: null,
+          keepDeviceId: ownDevice(requester, params.userId),
         });
         return {};
       },
@@ -140,11 +148,7 @@ export function synapseAdminApi(hs: Homeserver) {
     )
     .put(
       "/v1/registration_tokens/:token",
-      ({ params, body }) => {
-        if (!hs.store.registrationTokens.get(params.token)) throw notFound("No such registration token");
-        hs.store.registrationTokens.update(params.token, { usesAllowed: body.uses_allowed, expiryTime: body.expiry_time });
-        return registrationTokenView(hs, hs.store.registrationTokens.get(params.token)!);
-      },
+      ({ params, body }) => registrationTokenView(hs, updateRegistrationToken(hs, params.token, body)),
       {
         params: TokenParams,
         body: t.Object({

@@ -56,8 +56,9 @@ export function accountApi(hs: Homeserver, prefix: string) {
           userId: requester.userId,
         });
         deactivateAccount(hs, requester.userId, { erase: body.erase ?? false });
-        // No identity server bindings are ever made by this server.
-        return { id_server_unbind_result: "no-support" };
+        // This server never binds 3PIDs to an identity server, so there is nothing to
+        // unbind, and the spec says the result "must be `success`" then (as Synapse answers).
+        return { id_server_unbind_result: "success" };
       },
       {
         body: t.Object({

@@ -13,7 +13,9 @@ import { MatrixError } from "../../http/errors";
 
 const RegisterBody = t.Object({
   auth: t.Optional(t.Unknown()),
-  username: t.Optional(t.String({ maxLength: 255 })),
+  // No maxLength here: a username too long for a user id is M_INVALID_USERNAME (checked in
+  // the domain, as the spec asks for any username outside the grammar), not M_BAD_JSON.
+  username: t.Optional(t.String()),
   password: t.Optional(t.String()),
   device_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
   initial_device_display_name: t.Optional(t.String({ maxLength: 255 })),

@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import { refreshCredentials } from "../../accounts/credentials";
 import { deleteDevices } from "../../accounts/devices";
 import { LOGIN_FLOWS, loginWithPassword } from "../../accounts/login";
+import { clientBaseUrl } from "./discovery";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
 import { clientIp } from "../../http/client-ip";
@@ -24,9 +25,10 @@ export function sessionApi(hs: Homeserver, prefix: string) {
       "/login",
       async ({ body, request, server }) => {
         const credentials = await loginWithPassword(hs, body, clientIp(hs, request, server));
-        // well_known only when configured: clients switch their base URL to it.
+        // well_known only when configured: clients switch their base URL to it. Same
+        // value as /.well-known/matrix/client serves (trailing slashes removed).
         const wellKnown = hs.config.public_baseurl
-          ? { well_known: { "m.homeserver": { base_url: hs.config.public_baseurl } } }
+          ? { well_known: { "m.homeserver": { base_url: clientBaseUrl(hs, request) } } }
           : {};
         return { ...credentials, home_server: hs.config.server_name, ...wellKnown };
       },
