@@ -36,6 +36,10 @@ export const accessTokens = sqliteTable(
     createdTs: integer("created_ts").notNull(),
     /** Set for refreshable tokens; an expired token answers M_UNKNOWN_TOKEN with soft_logout. */
     expiresTs: integer("expires_ts"),
+    /** The refresh token issued together with this access token. */
+    refreshTokenHash: text("refresh_token_hash"),
+    /** Until this token is first used, the refresh token it was refreshed from stays valid. */
+    replacesRefreshHash: text("replaces_refresh_hash"),
   },
   (table) => [index("access_tokens_device").on(table.userId, table.deviceId)],
 );
@@ -47,6 +51,8 @@ export const refreshTokens = sqliteTable(
     userId: text("user_id").notNull(),
     deviceId: text("device_id").notNull(),
     createdTs: integer("created_ts").notNull(),
+    /** The refresh token this one was issued for; revoked once this one or its access token is used. */
+    replacesHash: text("replaces_hash"),
   },
   (table) => [index("refresh_tokens_device").on(table.userId, table.deviceId)],
 );

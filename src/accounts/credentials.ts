@@ -58,9 +58,16 @@ export function issueCredentials(
   return mintTokens(hs, userId, deviceId, options.refreshable ?? false);
 }
 
-function mintTokens(hs: Homeserver, userId: string, deviceId: string, refreshable: boolean): IssuedCredentials {
+/**
+ * Issues an access token, and with `refreshable` a refresh token and an expiry.
+ * `replacesRefreshHash` is the refresh token this pair was issued for: it stays
+ * valid until the new pair is first used (spec: POST /refresh).
+ */
+function mintTokens(hs: Homeserver, userId: string, deviceId: string, refreshable: boolean, replacesRefreshHash: string | null = null): IssuedCredentials {
   const ts = now();
   const accessToken = newAccessToken(userId);
+  const refreshToken = refreshable ? newRefreshToken(userId) : null;
+  const refreshTokenHash = refreshToken ? sha256Hex(refreshToken) : null;
   const lifetime = hs.config.refreshable_access_token_lifetime_ms;
   hs.store.devices.insertAccessToken({
     tokenHash: sha256Hex(accessToken),
@@ -68,11 +75,12 @@ function mintTokens(hs: Homeserver, userId: string, deviceId: string, refreshabl
     deviceId,
     createdTs: ts,
     expiresTs: refreshable ? ts + lifetime : null,
+    refreshTokenHash,
+    replacesRefreshHash,
   });
   const issued: IssuedCredentials = { user_id: userId, access_token: accessToken, device_id: deviceId };
-  if (refreshable) {
-    const refreshToken = newRefreshToken(userId);
-    hs.store.devices.insertRefreshToken({ tokenHash: sha256Hex(refreshToken), userId, deviceId, createdTs: ts });
+  if (refreshToken && refreshTokenHash) {
+    hs.store.devices.insertRefreshToken({ tokenHash: refreshTokenHash, userId, deviceId, createdTs: ts, replacesHash: replacesRefreshHash });
     issued.refresh_token = refreshToken;
     issued.expires_in_ms = lifetime;
   }
@@ -92,19 +100,33 @@ export function authenticateAccessToken(hs: Homeserver, accessToken: string): Re
   if (row.expiresTs !== null && row.expiresTs <= now()) throw unknownToken("Access token has expired", true);
   const user = hs.store.users.get(row.userId);
   if (!user || user.deactivated) throw unknownToken("Unknown access token");
+  // First use of a refreshed pair: the refresh token it came from is now spent.
+  if (row.replacesRefreshHash) {
+    hs.store.transaction(() => {
+      hs.store.devices.revokeRefreshPair(row.replacesRefreshHash!);
+      hs.store.devices.clearReplaced(tokenHash, row.refreshTokenHash);
+    });
+  }
   return { userId: row.userId, deviceId: row.deviceId, isGuest: user.isGuest, isAdmin: user.isAdmin, tokenHash };
 }
 
 /**
  * Exchanges a refresh token for a new access/refresh pair (spec: POST /refresh).
- * Refresh tokens are single use; the device's previous tokens stop working.
+ * The old refresh token stays valid until the new access or refresh token is
+ * used, so a client that lost the response can retry; retrying replaces the
+ * unused pair of the earlier attempt.
  */
 export function refreshCredentials(hs: Homeserver, refreshToken: string): Omit<IssuedCredentials, "user_id" | "device_id"> {
   return hs.store.transaction(() => {
-    const row = hs.store.devices.findRefreshToken(sha256Hex(refreshToken));
+    const hash = sha256Hex(refreshToken);
+    const row = hs.store.devices.findRefreshToken(hash);
     if (!row) throw unknownToken("Unknown refresh token");
-    hs.store.devices.revokeCredentials(row.userId, row.deviceId);
-    const { access_token, refresh_token, expires_in_ms } = mintTokens(hs, row.userId, row.deviceId, true);
+    const user = hs.store.users.get(row.userId);
+    if (!user || user.deactivated) throw unknownToken("Unknown refresh token");
+    // Using this token spends the one it replaced, and any unused pair issued for it earlier.
+    if (row.replacesHash) hs.store.devices.revokeRefreshPair(row.replacesHash);
+    for (const successor of hs.store.devices.successorsOf(hash)) hs.store.devices.revokeRefreshPair(successor);
+    const { access_token, refresh_token, expires_in_ms } = mintTokens(hs, row.userId, row.deviceId, true, hash);
     return { access_token, refresh_token, expires_in_ms };
   });
 }

@@ -45,17 +45,21 @@ export function requesterOf(hs: Homeserver, request: Request, server: Parameters
 /**
  * Plugin for routes that need a logged-in user: adds `requester` to the context
  * or answers M_MISSING_TOKEN / M_UNKNOWN_TOKEN / M_GUEST_ACCESS_FORBIDDEN.
- * Guests are refused unless the module is one the spec opens to them.
+ * Guests are refused unless the module is one the spec opens to them; with
+ * `adminOnly`, everyone but server admins gets 403.
+ *
+ * `derive` runs before body and query validation, so a request without valid
+ * credentials learns that first (401/403), never the schema of the body.
  */
-export function authenticated(hs: Homeserver, options: { allowGuests?: boolean } = {}) {
+export function authenticated(hs: Homeserver, options: { allowGuests?: boolean; adminOnly?: boolean } = {}) {
   const allowGuests = options.allowGuests ?? false;
-  return new Elysia({ name: "http.auth", seed: `${hs.instanceId}:${allowGuests}` }).resolve(
+  const adminOnly = options.adminOnly ?? false;
+  return new Elysia({ name: "http.auth", seed: `${hs.instanceId}:${allowGuests}:${adminOnly}` }).derive(
     { as: "scoped" },
-    ({ request, server }) => ({ requester: requesterOf(hs, request, server, allowGuests) }),
+    ({ request, server }) => {
+      const requester = requesterOf(hs, request, server, allowGuests);
+      if (adminOnly && !requester.isAdmin) throw new MatrixError(403, "M_FORBIDDEN", "You are not a server admin");
+      return { requester };
+    },
   );
-}
-
-/** For the admin API: the requester must be a server admin. */
-export function requireAdmin(requester: Requester): void {
-  if (!requester.isAdmin) throw new MatrixError(403, "M_FORBIDDEN", "You are not a server admin");
 }

@@ -72,6 +72,20 @@ export function createDevicesStore(db: Db) {
     deleteRefreshToken(tokenHash: string): void {
       db.delete(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).run();
     },
+    /** Revokes a refresh token and the access tokens issued with it. */
+    revokeRefreshPair(refreshHash: string): void {
+      db.delete(accessTokens).where(eq(accessTokens.refreshTokenHash, refreshHash)).run();
+      db.delete(refreshTokens).where(eq(refreshTokens.tokenHash, refreshHash)).run();
+    },
+    /** Refresh tokens issued for `refreshHash` and not used yet. */
+    successorsOf(refreshHash: string): string[] {
+      return db.select({ hash: refreshTokens.tokenHash }).from(refreshTokens).where(eq(refreshTokens.replacesHash, refreshHash)).all().map((r) => r.hash);
+    },
+    /** Marks that the predecessor of a refresh pair has been revoked. */
+    clearReplaced(accessHash: string, refreshHash: string | null): void {
+      db.update(accessTokens).set({ replacesRefreshHash: null }).where(eq(accessTokens.tokenHash, accessHash)).run();
+      if (refreshHash) db.update(refreshTokens).set({ replacesHash: null }).where(eq(refreshTokens.tokenHash, refreshHash)).run();
+    },
   };
 }
 

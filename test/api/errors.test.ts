@@ -401,3 +401,24 @@ describe("no 500s for bad input", () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe("authentication comes before validation", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  test("a malformed body without a token is 401 M_MISSING_TOKEN, not 400", async () => {
+    const response = await server.request("POST", "/_matrix/client/v3/createRoom", { body: { visibility: 5 } });
+    expect(response.status).toBe(401);
+    expect(response.body.errcode).toBe("M_MISSING_TOKEN");
+  });
+
+  test("a non-admin with a malformed admin request is 403, not a schema error", async () => {
+    const user = await server.register("not-admin");
+    const response = await server.request("PUT", "/_synapse/admin/v2/users/@x:localhost", { token: user.access_token, body: { admin: "yes" } });
+    expect(response.status).toBe(403);
+    expect(response.body.errcode).toBe("M_FORBIDDEN");
+  });
+});

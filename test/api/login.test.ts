@@ -342,6 +342,22 @@ describe("refresh tokens", () => {
     expect(server.hs.store.devices.list("@hank:localhost").filter((d) => d.deviceId === logged.body.device_id)).toHaveLength(1);
   });
 
+  test("the old refresh token stays valid until the new pair is used, so a lost response can be retried", async () => {
+    const logged = await server.request("POST", LOGIN, { body: passwordLogin("hank", PASSWORD, { refresh_token: true }) });
+    const lost = await refresh(logged.body.refresh_token);
+    expect(lost.status).toBe(200);
+    // The client never saw `lost` and retries with the same refresh token.
+    const retried = await refresh(logged.body.refresh_token);
+    expect(retried.status).toBe(200);
+    // The unused pair of the first attempt is gone; the retried one works.
+    expectError(await server.request("GET", WHOAMI, { token: lost.body.access_token }), 401, "M_UNKNOWN_TOKEN");
+    expectError(await refresh(lost.body.refresh_token), 401, "M_UNKNOWN_TOKEN");
+    expect((await server.request("GET", WHOAMI, { token: retried.body.access_token })).status).toBe(200);
+    // Using the new access token spent the original refresh token and its access token.
+    expectError(await refresh(logged.body.refresh_token), 401, "M_UNKNOWN_TOKEN");
+    expectError(await server.request("GET", WHOAMI, { token: logged.body.access_token }), 401, "M_UNKNOWN_TOKEN");
+  });
+
   test("an unknown refresh token is 401 M_UNKNOWN_TOKEN", async () => {
     expectError(await refresh("syr_bm9ib2R5_notarealtoken_abcdef"), 401, "M_UNKNOWN_TOKEN");
   });

@@ -15,7 +15,7 @@ import { isAcceptablePassword } from "../../accounts/passwords";
 import type { Requester } from "../../accounts/credentials";
 import { issueNonce, registerWithSharedSecret } from "../../accounts/shared-secret";
 import type { Homeserver } from "../../homeserver";
-import { authenticated, requireAdmin } from "../../http/auth";
+import { authenticated } from "../../http/auth";
 import { clientIp } from "../../http/client-ip";
 import { MatrixError, notFound } from "../../http/errors";
 import { isRegistrationTokenUsable } from "../../accounts/registration";
@@ -45,8 +45,7 @@ export function synapseAdminApi(hs: Homeserver) {
     });
 
   const admin = new Elysia({ name: "api.admin", seed: hs.instanceId, prefix: "/_synapse/admin" })
-    .use(authenticated(hs))
-    .onBeforeHandle(({ requester }) => requireAdmin(requester))
+    .use(authenticated(hs, { adminOnly: true }))
     .get(
       "/v2/users",
       ({ query }) => {
