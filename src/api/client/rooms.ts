@@ -6,6 +6,7 @@ import { createRoom } from "../../rooms/create-room";
 import { requireRoomId, requireUserId } from "../../rooms/ids";
 import { joinRoom } from "../../rooms/join";
 import { changeMembership, forgetRoom, invite, kick, unban } from "../../rooms/membership";
+import { upgradeRoom } from "../../rooms/upgrade";
 
 const RoomParams = t.Object({ roomId: t.String() });
 const Reason = t.Optional(t.String({ maxLength: 2048 }));
@@ -105,6 +106,11 @@ export function roomsApi(hs: Homeserver, prefix: string) {
         return {};
       },
       { params: RoomParams, body: TargetBody },
+    )
+    .post(
+      "/rooms/:roomId/upgrade",
+      ({ params, body, requester }) => upgradeRoom(hs, requester, requireRoomId(params.roomId), body.new_version),
+      { params: RoomParams, body: t.Object({ new_version: t.String(), additional_creators: t.Optional(t.Array(t.String())) }) },
     )
     .post(
       "/rooms/:roomId/forget",
