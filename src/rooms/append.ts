@@ -11,7 +11,7 @@ import { now } from "../util/time";
 import { AuthRuleError, authEventKeys, checkAuthRules } from "./auth-rules";
 import { eventIdOf, hashAndSign, type Pdu, type UnsignedPdu } from "./event-format";
 import { redactEvent } from "./redaction";
-import { currentStateLookup, loadEvent, type StoredEvent } from "./room-state";
+import { currentStateLookup, forgetCachedEvent, loadEvent, type StoredEvent } from "./room-state";
 import { roomVersionRules, type RoomVersionRules } from "./room-versions";
 
 /** Spec: "Size limits": an event, as sent over federation, must not exceed 65536 bytes. */
@@ -111,11 +111,11 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
     if (event.txn) store.events.recordTransaction({ userId: event.sender, ...event.txn, eventId });
     if (event.type === "m.room.redaction" && event.redacts !== undefined) applyRedaction(hs, event.roomId, event.redacts, eventId);
 
-    // Everyone with a membership in the room may need to hear of it (the target of
-    // a membership change included, as the member rows now hold its new state).
+    // The joined members hear of every event; the target of a membership change
+    // (invited, kicked, banned, leaving) hears of its own.
     store.afterCommit(() => {
-      const concerned = store.state.members(event.roomId).map((member) => member.userId);
-      hs.notifier.notify(concerned, streamPos);
+      hs.notifier.notify(store.state.joinedMembers(event.roomId), streamPos);
+      if (event.type === "m.room.member" && event.stateKey !== undefined) hs.notifier.notify([event.stateKey], streamPos);
     });
     return { eventId, pdu, row };
   });
@@ -132,4 +132,5 @@ function applyRedaction(hs: Homeserver, roomId: string, targetId: string, redact
   const rules = roomRulesOf(hs, roomId);
   const redacted = redactEvent(target.pdu as unknown as Record<string, unknown>, rules);
   hs.store.events.markRedacted(targetId, canonicalJson(redacted), redactionId);
+  forgetCachedEvent(hs, targetId);
 }

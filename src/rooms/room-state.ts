@@ -15,9 +15,31 @@ export function storedEvent(row: EventRow): StoredEvent {
   return { eventId: row.eventId, pdu: JSON.parse(row.pdu) as Pdu, row };
 }
 
+// Parsed events by id. Events never change once stored, except by redaction,
+// which calls forgetCachedEvent; so the cache needs no other invalidation.
+const EVENT_CACHE_SIZE = 20_000;
+const eventCaches = new WeakMap<Homeserver, Map<string, StoredEvent>>();
+
+function eventCache(hs: Homeserver): Map<string, StoredEvent> {
+  let cache = eventCaches.get(hs);
+  if (!cache) eventCaches.set(hs, (cache = new Map()));
+  return cache;
+}
+
 export function loadEvent(hs: Homeserver, eventId: string): StoredEvent | undefined {
+  const cache = eventCache(hs);
+  const cached = cache.get(eventId);
+  if (cached) return cached;
   const row = hs.store.events.get(eventId);
-  return row ? storedEvent(row) : undefined;
+  if (!row) return undefined;
+  const event = storedEvent(row);
+  if (cache.size >= EVENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(eventId, event);
+  return event;
+}
+
+export function forgetCachedEvent(hs: Homeserver, eventId: string): void {
+  eventCache(hs).delete(eventId);
 }
 
 export function loadEvents(hs: Homeserver, eventIds: string[]): StoredEvent[] {

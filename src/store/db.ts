@@ -16,6 +16,9 @@ export function openDatabase(path: string): OpenDatabase {
   if (path !== ":memory:") sqlite.run("PRAGMA journal_mode = WAL");
   // NORMAL is durable in WAL mode except for the last transactions before a power loss.
   sqlite.run("PRAGMA synchronous = NORMAL");
+  // NORMAL syncs only at checkpoints; checkpointing every ~40 MB of WAL instead of
+  // every 4 MB spreads that cost over ten times as many writes.
+  sqlite.run("PRAGMA wal_autocheckpoint = 10000");
   sqlite.run("PRAGMA foreign_keys = ON");
   sqlite.run("PRAGMA busy_timeout = 5000");
   migrate(sqlite);

@@ -37,6 +37,17 @@ export function createEventsStore(db: Db) {
     )
     .prepare();
 
+  const insertTxn = db
+    .insert(eventTransactions)
+    .values({
+      userId: sql.placeholder("userId"),
+      deviceId: sql.placeholder("deviceId"),
+      scope: sql.placeholder("scope"),
+      txnId: sql.placeholder("txnId"),
+      eventId: sql.placeholder("eventId"),
+    })
+    .prepare();
+
   return {
     get(eventId: string): EventRow | undefined {
       return byId.get({ eventId }) as EventRow | undefined;
@@ -88,7 +99,7 @@ export function createEventsStore(db: Db) {
       return (txnLookup.get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
     },
     recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
-      db.insert(eventTransactions).values(row).run();
+      insertTxn.run(row);
     },
   };
 }

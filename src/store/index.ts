@@ -34,6 +34,7 @@ export interface Store {
 
 export function openStore(path: string): Store {
   const { sqlite, db } = openDatabase(path);
+  const state = createStateStore(db);
   let depth = 0;
   let pending: (() => void)[] = [];
   const transaction = <T>(work: () => T): T => {
@@ -44,6 +45,8 @@ export function openStore(path: string): Store {
     } catch (error) {
       depth--;
       if (depth === 0) pending = [];
+      // Write-through caches may hold rolled-back changes.
+      state.dropCaches();
       throw error;
     }
     depth--;
@@ -62,7 +65,7 @@ export function openStore(path: string): Store {
     registrationTokens: createRegistrationTokensStore(db),
     rooms: createRoomsStore(db),
     events: createEventsStore(db),
-    state: createStateStore(db),
+    state,
     stream: new StreamCounter(sqlite),
     transaction,
     afterCommit: (effect) => {

@@ -6,6 +6,11 @@ export type RoomRow = typeof rooms.$inferSelect;
 
 export function createRoomsStore(db: Db) {
   const byId = db.select().from(rooms).where(eq(rooms.roomId, sql.placeholder("roomId"))).prepare();
+  const updateLastEvent = db
+    .update(rooms)
+    .set({ lastEventId: sql.placeholder("eventId") as unknown as string, lastDepth: sql.placeholder("depth") as unknown as number })
+    .where(eq(rooms.roomId, sql.placeholder("roomId")))
+    .prepare();
   return {
     get(roomId: string): RoomRow | undefined {
       return byId.get({ roomId }) as RoomRow | undefined;
@@ -14,7 +19,7 @@ export function createRoomsStore(db: Db) {
       db.insert(rooms).values(room).run();
     },
     setLastEvent(roomId: string, eventId: string, depth: number): void {
-      db.update(rooms).set({ lastEventId: eventId, lastDepth: depth }).where(eq(rooms.roomId, roomId)).run();
+      updateLastEvent.run({ roomId, eventId, depth });
     },
     setPublished(roomId: string, published: boolean): void {
       db.update(rooms).set({ published }).where(eq(rooms.roomId, roomId)).run();

@@ -10,6 +10,52 @@ export interface StateEntry {
 
 /** Room state: current (a table) and at any stream position (state_history intervals). */
 export function createStateStore(db: Db) {
+  const closeInterval = db
+    .update(stateHistory)
+    .set({ toPos: sql.placeholder("pos") as unknown as number })
+    .where(
+      and(
+        eq(stateHistory.roomId, sql.placeholder("roomId")),
+        eq(stateHistory.type, sql.placeholder("type")),
+        eq(stateHistory.stateKey, sql.placeholder("stateKey")),
+        isNull(stateHistory.toPos),
+      ),
+    )
+    .prepare();
+  const openInterval = db
+    .insert(stateHistory)
+    .values({
+      roomId: sql.placeholder("roomId"),
+      type: sql.placeholder("type"),
+      stateKey: sql.placeholder("stateKey"),
+      eventId: sql.placeholder("eventId"),
+      fromPos: sql.placeholder("pos"),
+      toPos: null,
+    })
+    .prepare();
+  const upsertCurrent = db
+    .insert(currentState)
+    .values({
+      roomId: sql.placeholder("roomId"),
+      type: sql.placeholder("type"),
+      stateKey: sql.placeholder("stateKey"),
+      eventId: sql.placeholder("eventId"),
+      membership: sql.placeholder("membership"),
+    })
+    .onConflictDoUpdate({
+      target: [currentState.roomId, currentState.type, currentState.stateKey],
+      set: { eventId: sql`excluded.event_id`, membership: sql`excluded.membership` },
+    })
+    .prepare();
+  const membersOf = db
+    .select({ userId: currentState.stateKey, membership: currentState.membership, eventId: currentState.eventId })
+    .from(currentState)
+    .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, "m.room.member")))
+    .prepare();
+  // Joined members per room, kept in step with `set` (the one writer), so that
+  // waking a room's members after each message costs no query.
+  const joinedCache = new Map<string, Set<string>>();
+  const JOINED_CACHE_ROOMS = 10_000;
   const currentOne = db
     .select({ eventId: currentState.eventId })
     .from(currentState)
@@ -54,15 +100,33 @@ export function createStateStore(db: Db) {
     },
     /** Records that the event at `pos` sets (type, stateKey); closes the interval of the one it replaces. */
     set(roomId: string, entry: StateEntry, pos: number, membership: string | null): void {
-      db.update(stateHistory)
-        .set({ toPos: pos })
-        .where(and(eq(stateHistory.roomId, roomId), eq(stateHistory.type, entry.type), eq(stateHistory.stateKey, entry.stateKey), isNull(stateHistory.toPos)))
-        .run();
-      db.insert(stateHistory).values({ roomId, ...entry, fromPos: pos, toPos: null }).run();
-      db.insert(currentState)
-        .values({ roomId, ...entry, membership })
-        .onConflictDoUpdate({ target: [currentState.roomId, currentState.type, currentState.stateKey], set: { eventId: entry.eventId, membership } })
-        .run();
+      const keys = { roomId, type: entry.type, stateKey: entry.stateKey };
+      closeInterval.run({ ...keys, pos });
+      openInterval.run({ ...keys, eventId: entry.eventId, pos });
+      upsertCurrent.run({ ...keys, eventId: entry.eventId, membership });
+      if (entry.type === "m.room.member") {
+        const joined = joinedCache.get(roomId);
+        if (joined && membership === "join") joined.add(entry.stateKey);
+        else if (joined) joined.delete(entry.stateKey);
+      }
+    },
+    /**
+     * The users currently joined to a room. The set is shared and kept current:
+     * read it, do not change it. (A transaction that rolls back drops the cache.)
+     */
+    joinedMembers(roomId: string): ReadonlySet<string> {
+      let joined = joinedCache.get(roomId);
+      if (!joined) {
+        if (joinedCache.size >= JOINED_CACHE_ROOMS) joinedCache.clear();
+        const rows = membersOf.all({ roomId }) as { userId: string; membership: string | null }[];
+        joined = new Set(rows.filter((row) => row.membership === "join").map((row) => row.userId));
+        joinedCache.set(roomId, joined);
+      }
+      return joined;
+    },
+    /** Forgets cached membership (after a rolled-back transaction). */
+    dropCaches(): void {
+      joinedCache.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
     roomsWithMembership(userId: string, memberships: string[]): { roomId: string; membership: string }[] {
@@ -75,11 +139,7 @@ export function createStateStore(db: Db) {
     },
     /** Current members of a room and their membership. */
     members(roomId: string): { userId: string; membership: string; eventId: string }[] {
-      return db
-        .select({ userId: currentState.stateKey, membership: currentState.membership, eventId: currentState.eventId })
-        .from(currentState)
-        .where(and(eq(currentState.roomId, roomId), eq(currentState.type, "m.room.member")))
-        .all() as { userId: string; membership: string; eventId: string }[];
+      return membersOf.all({ roomId }) as { userId: string; membership: string; eventId: string }[];
     },
   };
 }

@@ -26,13 +26,22 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** Orders strings by Unicode code point (JS `<` compares UTF-16 code units). */
+/**
+ * Orders strings by Unicode code point. UTF-16 code units already sort that way
+ * except where a surrogate (U+D800–U+DFFF, half of a code point above U+FFFF)
+ * meets a unit of U+E000–U+FFFF, which it must sort after.
+ */
 function compareCodePoints(a: string, b: string): number {
-  const left = [...a];
-  const right = [...b];
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    const diff = left[i]!.codePointAt(0)! - right[i]!.codePointAt(0)!;
-    if (diff !== 0) return diff;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const left = a.charCodeAt(i);
+    const right = b.charCodeAt(i);
+    if (left === right) continue;
+    const leftSurrogate = left >= 0xd800 && left <= 0xdfff;
+    const rightSurrogate = right >= 0xd800 && right <= 0xdfff;
+    if (leftSurrogate && !rightSurrogate && right >= 0xe000) return 1;
+    if (rightSurrogate && !leftSurrogate && left >= 0xe000) return -1;
+    return left - right;
   }
-  return left.length - right.length;
+  return a.length - b.length;
 }
