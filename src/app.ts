@@ -9,6 +9,8 @@ import { sessionApi } from "./api/client/session";
 import { roomsApi } from "./api/client/rooms";
 import { directoryApi } from "./api/client/directory";
 import { profileApi } from "./api/client/profile";
+import { syncApi } from "./api/client/sync";
+import { userDataApi } from "./api/client/user-data";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
@@ -45,7 +47,9 @@ export function buildApp(hs: Homeserver) {
       .use(roomsApi(hs, prefix))
       .use(roomEventsApi(hs, prefix))
       .use(directoryApi(hs, prefix))
-      .use(profileApi(hs, prefix));
+      .use(profileApi(hs, prefix))
+      .use(syncApi(hs, prefix))
+      .use(userDataApi(hs, prefix));
   }
   routes.push(...app.routes);
   return app;

@@ -7,6 +7,7 @@ import type { Config } from "./config";
 import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
 import { Notifier } from "./sync/notifier";
+import { createTypingTracker, type TypingTracker } from "./sync/typing";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
 import { randomString } from "./util/secrets";
@@ -22,6 +23,8 @@ export interface Homeserver {
   uia: UserInteractiveAuth;
   /** Wakes long-polling requests after a commit that concerns them. */
   notifier: Notifier;
+  /** Who is typing where (memory only). */
+  typing: TypingTracker;
   log: Logger;
   /** Releases what the instance holds (the database). */
   close(): void;
@@ -32,6 +35,8 @@ export async function openHomeserver(config: Config, log: Logger = createLogger(
   if (dataDir !== null) mkdirSync(dataDir, { recursive: true });
   const store = openStore(dataDir === null ? ":memory:" : join(dataDir, "homeserver.db"));
   const signingKey = await loadOrCreateSigningKey(dataDir);
+  const notifier = new Notifier();
+  const typing = createTypingTracker({ notifier, store });
   return {
     instanceId: randomString(8),
     config,
@@ -39,8 +44,12 @@ export async function openHomeserver(config: Config, log: Logger = createLogger(
     signingKey,
     rateLimiter: new RateLimiter(config.rate_limits),
     uia: new UserInteractiveAuth(),
-    notifier: new Notifier(),
+    notifier,
+    typing,
     log,
-    close: () => store.close(),
+    close: () => {
+      typing.close();
+      store.close();
+    },
   };
 }

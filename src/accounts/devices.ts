@@ -8,4 +8,5 @@ import type { Homeserver } from "../homeserver";
  */
 export function deleteDevices(hs: Homeserver, userId: string, deviceIds: string[]): void {
   hs.store.devices.delete(userId, deviceIds);
+  hs.store.toDevice.deleteForDevices(userId, deviceIds);
 }

@@ -48,7 +48,27 @@ export function createEventsStore(db: Db) {
     })
     .prepare();
 
+  // The latest stream position of each room, kept in step with insert(), so that
+  // an incremental sync can skip rooms without news without a query.
+  const latestByRoom = new Map<string, number>();
+  const latestStmt = db
+    .select({ pos: sql<number>`COALESCE(MAX(${events.streamPos}), 0)` })
+    .from(events)
+    .where(eq(events.roomId, sql.placeholder("roomId")))
+    .prepare();
+
   return {
+    latestPos(roomId: string): number {
+      let pos = latestByRoom.get(roomId);
+      if (pos === undefined) {
+        pos = (latestStmt.get({ roomId }) as { pos: number }).pos;
+        latestByRoom.set(roomId, pos);
+      }
+      return pos;
+    },
+    dropCaches(): void {
+      latestByRoom.clear();
+    },
     get(eventId: string): EventRow | undefined {
       return byId.get({ eventId }) as EventRow | undefined;
     },
@@ -58,6 +78,7 @@ export function createEventsStore(db: Db) {
     },
     insert(row: EventRow): void {
       insertRow.run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
+      if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
     },
     /** Stores the redacted PDU in place of the original: the content is gone from storage. */
     markRedacted(eventId: string, redactedPdu: string, redactedBy: string): void {
@@ -95,6 +116,21 @@ export function createEventsStore(db: Db) {
         .get();
     },
 
+    /** Messages (plain or encrypted) from others after `afterPos`: the unread count without push rules. */
+    countUnread(roomId: string, userId: string, afterPos: number): number {
+      return db
+        .select({ n: sql<number>`COUNT(*)` })
+        .from(events)
+        .where(
+          and(
+            eq(events.roomId, roomId),
+            gt(events.streamPos, afterPos),
+            sql`${events.sender} != ${userId}`,
+            inArray(events.type, ["m.room.message", "m.room.encrypted"]),
+          ),
+        )
+        .get()!.n;
+    },
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
       return (txnLookup.get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
     },

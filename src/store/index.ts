@@ -7,6 +7,13 @@ import { createEventsStore } from "./events";
 import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
+import {
+  createAccountDataStore,
+  createFiltersStore,
+  createPresenceStore,
+  createReceiptsStore,
+  createToDeviceStore,
+} from "./sync-data";
 
 /** Every repository over one database; the domain talks to these, never to SQL. */
 export interface Store {
@@ -19,6 +26,11 @@ export interface Store {
   events: ReturnType<typeof createEventsStore>;
   state: ReturnType<typeof createStateStore>;
   stream: StreamCounter;
+  filters: ReturnType<typeof createFiltersStore>;
+  accountData: ReturnType<typeof createAccountDataStore>;
+  receipts: ReturnType<typeof createReceiptsStore>;
+  toDevice: ReturnType<typeof createToDeviceStore>;
+  presence: ReturnType<typeof createPresenceStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -35,6 +47,9 @@ export interface Store {
 export function openStore(path: string): Store {
   const { sqlite, db } = openDatabase(path);
   const state = createStateStore(db);
+  const events = createEventsStore(db);
+  const receipts = createReceiptsStore(db);
+  const accountData = createAccountDataStore(db);
   let depth = 0;
   let pending: (() => void)[] = [];
   const transaction = <T>(work: () => T): T => {
@@ -46,7 +61,7 @@ export function openStore(path: string): Store {
       depth--;
       if (depth === 0) pending = [];
       // Write-through caches may hold rolled-back changes.
-      state.dropCaches();
+      for (const cache of [state, events, receipts, accountData]) cache.dropCaches();
       throw error;
     }
     depth--;
@@ -64,9 +79,14 @@ export function openStore(path: string): Store {
     devices: createDevicesStore(db),
     registrationTokens: createRegistrationTokensStore(db),
     rooms: createRoomsStore(db),
-    events: createEventsStore(db),
+    events,
     state,
     stream: new StreamCounter(sqlite),
+    filters: createFiltersStore(db),
+    accountData,
+    receipts,
+    toDevice: createToDeviceStore(db),
+    presence: createPresenceStore(db),
     transaction,
     afterCommit: (effect) => {
       if (depth === 0) effect();

@@ -5,11 +5,13 @@ import type { Database } from "bun:sqlite";
 import accounts from "../../schema/migrations/0000_accounts.sql" with { type: "text" };
 import rooms from "../../schema/migrations/0001_rooms.sql" with { type: "text" };
 import refreshRotation from "../../schema/migrations/0002_refresh_rotation.sql" with { type: "text" };
+import sync from "../../schema/migrations/0003_sync.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0000_accounts", sql: accounts },
   { name: "0001_rooms", sql: rooms },
   { name: "0002_refresh_rotation", sql: refreshRotation },
+  { name: "0003_sync", sql: sync },
 ];
 
 export function migrate(sqlite: Database): void {

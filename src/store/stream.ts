@@ -1,5 +1,8 @@
 import type { Database } from "bun:sqlite";
 
+/** Every table whose rows carry a stream position. */
+const POSITIONED_TABLES = ["events", "account_data", "receipts", "to_device_messages", "presence"];
+
 /**
  * The server-wide stream: every persisted change a client can see takes the next
  * position (DESIGN.md "Streams, tokens and sync"). Positions are handed out by
@@ -10,8 +13,12 @@ export class StreamCounter {
   private position: number;
 
   constructor(sqlite: Database) {
-    const row = sqlite.query("SELECT COALESCE(MAX(stream_pos), 0) AS pos FROM events").get() as { pos: number };
-    this.position = row.pos;
+    let position = 0;
+    for (const table of POSITIONED_TABLES) {
+      const row = sqlite.query(`SELECT COALESCE(MAX(stream_pos), 0) AS pos FROM ${table}`).get() as { pos: number };
+      position = Math.max(position, row.pos);
+    }
+    this.position = position;
   }
 
   /** The position of the latest change. */

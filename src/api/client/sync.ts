@@ -1,0 +1,84 @@
+// GET /sync and filters (spec: Client-Server API, "Syncing", "Filtering").
+import { Elysia, t } from "elysia";
+import type { Requester } from "../../accounts/credentials";
+import type { Homeserver } from "../../homeserver";
+import { authenticated } from "../../http/auth";
+import { MatrixError } from "../../http/errors";
+import { requireOwnAccount } from "../../sync/account-data";
+import { buildSync, type SyncRequest } from "../../sync/build";
+import { getFilter, resolveSyncFilter, uploadFilter } from "../../sync/filter";
+import { parseSyncToken } from "../../sync/token";
+
+const MAX_TIMEOUT_MS = 5 * 60 * 1000;
+
+/**
+ * Long-poll: answer at once when there is news; otherwise wait until a commit
+ * concerning the user wakes us (or the timeout passes) and build again. Build and
+ * registration happen in one synchronous stretch, so no commit can slip between.
+ */
+async function syncWithTimeout(hs: Homeserver, requester: Requester, request: SyncRequest, timeoutMs: number, signal: AbortSignal) {
+  const deadline = Date.now() + timeoutMs;
+  let result = buildSync(hs, requester, request);
+  while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        unregister();
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const unregister = hs.notifier.wait(requester.userId, done);
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      signal.addEventListener("abort", done);
+    });
+    result = buildSync(hs, requester, request);
+  }
+  return result.response;
+}
+
+export function syncApi(hs: Homeserver, prefix: string) {
+  return new Elysia({ name: "api.sync", seed: `${hs.instanceId}${prefix}`, prefix })
+    .use(authenticated(hs, { allowGuests: true }))
+    .get(
+      "/sync",
+      ({ query, requester, request }) => {
+        const timeout = query.timeout === undefined ? 0 : Number(query.timeout);
+        if (!Number.isFinite(timeout) || timeout < 0) throw new MatrixError(400, "M_INVALID_PARAM", "timeout must be a non-negative number");
+        const fullState = query.full_state === "true";
+        if (query.full_state !== undefined && query.full_state !== "true" && query.full_state !== "false") {
+          throw new MatrixError(400, "M_INVALID_PARAM", "full_state must be true or false");
+        }
+        const useStateAfter = query.use_state_after === "true" || query["org.matrix.msc4222.use_state_after"] === "true";
+        const since = query.since ? parseSyncToken(query.since, { pos: hs.store.stream.current, typing: hs.typing.serial }) : null;
+        const filter = resolveSyncFilter(hs, requester.userId, query.filter);
+        return syncWithTimeout(hs, requester, { since, filter, fullState, useStateAfter }, Math.min(timeout, MAX_TIMEOUT_MS), request.signal);
+      },
+      {
+        query: t.Object({
+          since: t.Optional(t.String()),
+          timeout: t.Optional(t.String()),
+          filter: t.Optional(t.String()),
+          full_state: t.Optional(t.String()),
+          set_presence: t.Optional(t.String()),
+          use_state_after: t.Optional(t.String()),
+          "org.matrix.msc4222.use_state_after": t.Optional(t.String()),
+        }),
+      },
+    )
+    .post(
+      "/user/:userId/filter",
+      ({ params, body, requester }) => {
+        requireOwnAccount(requester.userId, params.userId);
+        return uploadFilter(hs, requester.userId, body);
+      },
+      { params: t.Object({ userId: t.String() }), body: t.Record(t.String(), t.Unknown()) },
+    )
+    .get(
+      "/user/:userId/filter/:filterId",
+      ({ params, requester }) => {
+        requireOwnAccount(requester.userId, params.userId);
+        return getFilter(hs, requester.userId, params.filterId);
+      },
+      { params: t.Object({ userId: t.String(), filterId: t.String() }) },
+    );
+}

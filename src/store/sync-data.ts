@@ -1,0 +1,162 @@
+// Repositories for what sync delivers besides room events: filters, account
+// data, receipts, send-to-device messages and presence.
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { accountData, filters, presence, receipts, toDeviceMessages } from "../../schema";
+import type { Db } from "./db";
+
+export type AccountDataRow = typeof accountData.$inferSelect;
+export type ReceiptRow = typeof receipts.$inferSelect;
+export type ToDeviceRow = typeof toDeviceMessages.$inferSelect;
+export type PresenceRow = typeof presence.$inferSelect;
+
+export function createFiltersStore(db: Db) {
+  return {
+    insert(userId: string, json: string): string {
+      const { n } = db.select({ n: sql<number>`COUNT(*)` }).from(filters).where(eq(filters.userId, userId)).get()!;
+      const filterId = String(n);
+      db.insert(filters).values({ userId, filterId, json }).run();
+      return filterId;
+    },
+    get(userId: string, filterId: string): string | undefined {
+      return db.select({ json: filters.json }).from(filters).where(and(eq(filters.userId, userId), eq(filters.filterId, filterId))).get()?.json;
+    },
+  };
+}
+
+export function createAccountDataStore(db: Db) {
+  const latestByUser = new Map<string, number>();
+  const changedStmt = db
+    .select()
+    .from(accountData)
+    .where(and(eq(accountData.userId, sql.placeholder("userId")), gt(accountData.streamPos, sql.placeholder("from")), lte(accountData.streamPos, sql.placeholder("to"))))
+    .orderBy(asc(accountData.streamPos))
+    .prepare();
+  return {
+    /** The latest account-data position of a user (kept in step with put()). */
+    latestPos(userId: string): number {
+      let pos = latestByUser.get(userId);
+      if (pos === undefined) {
+        pos = db.select({ pos: sql<number>`COALESCE(MAX(${accountData.streamPos}), 0)` }).from(accountData).where(eq(accountData.userId, userId)).get()!.pos;
+        if (latestByUser.size > 100_000) latestByUser.clear();
+        latestByUser.set(userId, pos);
+      }
+      return pos;
+    },
+    dropCaches(): void {
+      latestByUser.clear();
+    },
+    get(userId: string, roomId: string, type: string): AccountDataRow | undefined {
+      return db.select().from(accountData).where(and(eq(accountData.userId, userId), eq(accountData.roomId, roomId), eq(accountData.type, type))).get();
+    },
+    put(row: AccountDataRow): void {
+      if (latestByUser.has(row.userId)) latestByUser.set(row.userId, row.streamPos);
+      db.insert(accountData)
+        .values(row)
+        .onConflictDoUpdate({ target: [accountData.userId, accountData.roomId, accountData.type], set: { content: row.content, streamPos: row.streamPos } })
+        .run();
+    },
+    /** Account data of a user changed in (from, to]; all of it when from is 0. */
+    changed(userId: string, from: number, to: number): AccountDataRow[] {
+      return changedStmt.all({ userId, from, to }) as AccountDataRow[];
+    },
+    all(userId: string, roomId: string): AccountDataRow[] {
+      return db.select().from(accountData).where(and(eq(accountData.userId, userId), eq(accountData.roomId, roomId))).all();
+    },
+  };
+}
+
+export function createReceiptsStore(db: Db) {
+  // Latest receipt position per room, kept in step with put() (see events.latestPos).
+  const latestByRoom = new Map<string, number>();
+  return {
+    latestPos(roomId: string): number {
+      let pos = latestByRoom.get(roomId);
+      if (pos === undefined) {
+        pos = db.select({ pos: sql<number>`COALESCE(MAX(${receipts.streamPos}), 0)` }).from(receipts).where(eq(receipts.roomId, roomId)).get()!.pos;
+        latestByRoom.set(roomId, pos);
+      }
+      return pos;
+    },
+    dropCaches(): void {
+      latestByRoom.clear();
+    },
+    put(row: ReceiptRow): void {
+      if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
+      db.insert(receipts)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [receipts.roomId, receipts.receiptType, receipts.userId, receipts.threadId],
+          set: { eventId: row.eventId, ts: row.ts, streamPos: row.streamPos },
+        })
+        .run();
+    },
+    get(roomId: string, receiptType: string, userId: string, threadId: string): ReceiptRow | undefined {
+      return db
+        .select()
+        .from(receipts)
+        .where(and(eq(receipts.roomId, roomId), eq(receipts.receiptType, receiptType), eq(receipts.userId, userId), eq(receipts.threadId, threadId)))
+        .get();
+    },
+    /** Receipts in the given rooms changed in (from, to]. */
+    changed(roomIds: string[], from: number, to: number): ReceiptRow[] {
+      if (roomIds.length === 0) return [];
+      return db
+        .select()
+        .from(receipts)
+        .where(and(inArray(receipts.roomId, roomIds), gt(receipts.streamPos, from), lte(receipts.streamPos, to)))
+        .orderBy(asc(receipts.streamPos))
+        .all();
+    },
+  };
+}
+
+export function createToDeviceStore(db: Db) {
+  const pendingStmt = db
+    .select()
+    .from(toDeviceMessages)
+    .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), lte(toDeviceMessages.streamPos, sql.placeholder("to"))))
+    .orderBy(asc(toDeviceMessages.streamPos))
+    .limit(sql.placeholder("limit"))
+    .prepare();
+  return {
+    insert(row: ToDeviceRow): void {
+      db.insert(toDeviceMessages).values(row).run();
+    },
+    /** Messages waiting for a device, oldest first, up to position `to`. */
+    pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
+      return pendingStmt.all({ userId, deviceId, to, limit }) as ToDeviceRow[];
+    },
+    /** The device has seen everything up to `upTo`: those messages are done. */
+    acknowledge(userId: string, deviceId: string, upTo: number): void {
+      db.delete(toDeviceMessages)
+        .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId), lte(toDeviceMessages.streamPos, upTo)))
+        .run();
+    },
+    deleteForDevices(userId: string, deviceIds: string[]): void {
+      if (deviceIds.length === 0) return;
+      db.delete(toDeviceMessages).where(and(eq(toDeviceMessages.userId, userId), inArray(toDeviceMessages.deviceId, deviceIds))).run();
+    },
+  };
+}
+
+export function createPresenceStore(db: Db) {
+  return {
+    get(userId: string): PresenceRow | undefined {
+      return db.select().from(presence).where(eq(presence.userId, userId)).get();
+    },
+    put(row: PresenceRow): void {
+      db.insert(presence)
+        .values(row)
+        .onConflictDoUpdate({ target: presence.userId, set: { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos } })
+        .run();
+    },
+    changed(userIds: string[], from: number, to: number): PresenceRow[] {
+      if (userIds.length === 0) return [];
+      return db
+        .select()
+        .from(presence)
+        .where(and(inArray(presence.userId, userIds), gt(presence.streamPos, from), lte(presence.streamPos, to)))
+        .all();
+    },
+  };
+}

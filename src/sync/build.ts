@@ -1,0 +1,133 @@
+// Assembles a /sync response (spec: Client-Server API, "Syncing"): a pure function
+// of (user, filter, since, store). The long-poll in the route only decides when
+// to call it again.
+import type { Requester } from "../accounts/credentials";
+import type { Homeserver } from "../homeserver";
+import { loadEvent } from "../rooms/room-state";
+import { roomIncluded, typeIncluded, type Filter } from "./filter";
+import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
+import { formatSyncToken, type SyncToken } from "./token";
+
+const TO_DEVICE_LIMIT = 100;
+
+export interface SyncRequest {
+  since: SyncToken | null;
+  filter: Filter;
+  fullState: boolean;
+  useStateAfter: boolean;
+}
+
+export interface SyncResult {
+  response: Record<string, any>;
+  /** Nothing new for the client: a long-poll should wait and try again. */
+  empty: boolean;
+}
+
+function membershipAt(hs: Homeserver, roomId: string, userId: string, pos: number): string {
+  const id = hs.store.state.eventIdAt(roomId, "m.room.member", userId, pos);
+  return (id ? (loadEvent(hs, id)?.pdu.content.membership as string | undefined) : undefined) ?? "leave";
+}
+
+export function buildSync(hs: Homeserver, requester: Requester, request: SyncRequest): SyncResult {
+  const { store } = hs;
+  const userId = requester.userId;
+  const viewer = { userId, deviceId: requester.deviceId };
+  const now = store.stream.current;
+  const typingSerial = hs.typing.serial;
+  const since = request.since;
+  const initial = since === null || request.fullState;
+  const options: SyncOptions = { filter: request.filter, useStateAfter: request.useStateAfter };
+
+  const join: Record<string, unknown> = {};
+  const invite: Record<string, unknown> = {};
+  const leave: Record<string, unknown> = {};
+  const knock: Record<string, unknown> = {};
+
+  const memberships = store.state.roomsWithMembership(userId, ["join", "invite", "leave", "ban", "knock"]);
+  const forgotten = store.rooms.forgottenAmong(userId, memberships.filter((m) => m.membership === "leave" || m.membership === "ban").map((m) => m.roomId));
+
+  for (const { roomId, membership } of memberships) {
+    if (!roomIncluded(request.filter, roomId)) continue;
+    const memberEventId = store.state.currentEventId(roomId, "m.room.member", userId)!;
+    const memberEvent = loadEvent(hs, memberEventId)!;
+    const memberPos = memberEvent.row.streamPos;
+    const sinceMembership = since ? membershipAt(hs, roomId, userId, since.pos) : "leave";
+
+    if (membership === "join") {
+      let window: RoomWindow;
+      if (initial || sinceMembership !== "join") {
+        // Initial sync, full_state, or joined since the token: the whole room.
+        window = { roomId, from: 0, to: now, initial: true, joined: true };
+      } else {
+        const news =
+          store.events.latestPos(roomId) > since!.pos ||
+          store.receipts.latestPos(roomId) > since!.pos ||
+          store.accountData.latestPos(userId) > since!.pos ||
+          hs.typing.changedSince(roomId, since!.typing);
+        if (!news) continue;
+        window = { roomId, from: since!.pos, to: now, initial: false, joined: true };
+      }
+      const section = roomSection(hs, viewer, window, options, initial ? null : since!.typing);
+      if (!window.initial && isEmptyRoomSection(section)) continue;
+      join[roomId] = section;
+    } else if (membership === "invite" || membership === "knock") {
+      if (!initial && memberPos <= since!.pos) continue;
+      const stripped = { events: strippedState(hs, roomId, memberEvent) };
+      if (membership === "invite") invite[roomId] = { invite_state: stripped };
+      else knock[roomId] = { knock_state: stripped };
+    } else {
+      // leave or ban: shown once, when it happens; on initial sync only with include_leave.
+      if (forgotten.has(roomId)) continue;
+      const changed = since !== null && memberPos > since.pos;
+      if (!changed && !(initial && request.filter.room?.include_leave)) continue;
+      const wasInRoom = sinceMembership === "join";
+      const window: RoomWindow = {
+        roomId,
+        from: wasInRoom && since ? since.pos : 0,
+        to: memberPos,
+        initial: !wasInRoom,
+        joined: false,
+      };
+      leave[roomId] = roomSection(hs, viewer, window, options, null);
+    }
+  }
+
+  // Global account data.
+  const accountEvents = store.accountData
+    .changed(userId, initial ? 0 : since!.pos, now)
+    .filter((row) => row.roomId === "" && typeIncluded(request.filter.account_data, row.type))
+    .map((row) => ({ type: row.type, content: JSON.parse(row.content) }));
+
+  // Send-to-device: syncing with a token acknowledges what it delivered.
+  let toDeviceCursor = since?.toDevice ?? 0;
+  if (since) store.toDevice.acknowledge(userId, requester.deviceId, since.toDevice);
+  const toDevice = store.toDevice.pending(userId, requester.deviceId, now, TO_DEVICE_LIMIT);
+  if (toDevice.length > 0) toDeviceCursor = toDevice.at(-1)!.streamPos;
+
+  const response = {
+    next_batch: formatSyncToken({ pos: now, typing: typingSerial, toDevice: toDeviceCursor }),
+    rooms: { join, invite, leave, knock },
+    account_data: { events: accountEvents },
+    presence: { events: [] as unknown[] },
+    to_device: {
+      events: toDevice.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) })),
+    },
+    device_lists: { changed: [] as string[], left: [] as string[] },
+    device_one_time_keys_count: {},
+  };
+  const empty =
+    Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + Object.keys(knock).length === 0 &&
+    accountEvents.length === 0 &&
+    toDevice.length === 0;
+  return { response, empty };
+}
+
+function isEmptyRoomSection(section: Record<string, any>): boolean {
+  return (
+    section.timeline.events.length === 0 &&
+    (section.state?.events.length ?? 0) === 0 &&
+    (section.state_after?.events.length ?? 0) === 0 &&
+    (section.ephemeral?.events.length ?? 0) === 0 &&
+    section.account_data.events.length === 0
+  );
+}
