@@ -55,6 +55,9 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    presence_enabled: Type.Boolean({
+      description: "Track and share online/offline presence with users who share a room",
+    }),
     x_forwarded: Type.Boolean({
       description: "Trust X-Forwarded-For for the client address (only behind your own reverse proxy)",
     }),
@@ -95,6 +98,7 @@ export const DEFAULT_CONFIG: Config = {
   max_request_body_bytes: 1024 * 1024,
   // OWASP's recommended argon2id minimum: about 40 ms a hash on a laptop core.
   password_hashing: { memory_kib: 19456, iterations: 2 },
+  presence_enabled: true,
   x_forwarded: false,
   log_level: "info",
   rate_limits: {

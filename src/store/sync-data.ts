@@ -150,13 +150,12 @@ export function createPresenceStore(db: Db) {
         .onConflictDoUpdate({ target: presence.userId, set: { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos } })
         .run();
     },
-    changed(userIds: string[], from: number, to: number): PresenceRow[] {
-      if (userIds.length === 0) return [];
-      return db
-        .select()
-        .from(presence)
-        .where(and(inArray(presence.userId, userIds), gt(presence.streamPos, from), lte(presence.streamPos, to)))
-        .all();
+    /** Presence changed in (from, to], of everyone (callers keep those the user may see). */
+    changed(from: number, to: number): PresenceRow[] {
+      return db.select().from(presence).where(and(gt(presence.streamPos, from), lte(presence.streamPos, to))).all();
+    },
+    latestPos(): number {
+      return db.select({ pos: sql<number>`COALESCE(MAX(${presence.streamPos}), 0)` }).from(presence).get()!.pos;
     },
   };
 }

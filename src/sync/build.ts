@@ -7,6 +7,7 @@ import { loadEvent } from "../rooms/room-state";
 import { roomIncluded, typeIncluded, type Filter } from "./filter";
 import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
 import { formatSyncToken, type SyncToken } from "./token";
+import { presenceEvents } from "./presence";
 
 const TO_DEVICE_LIMIT = 100;
 
@@ -104,11 +105,15 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   const toDevice = store.toDevice.pending(userId, requester.deviceId, now, TO_DEVICE_LIMIT);
   if (toDevice.length > 0) toDeviceCursor = toDevice.at(-1)!.streamPos;
 
+  const presence = presenceEvents(hs, userId, initial ? 0 : since!.pos, now).filter((event) =>
+    typeIncluded(request.filter.presence, (event as { type: string }).type),
+  );
+
   const response = {
     next_batch: formatSyncToken({ pos: now, typing: typingSerial, toDevice: toDeviceCursor }),
     rooms: { join, invite, leave, knock },
     account_data: { events: accountEvents },
-    presence: { events: [] as unknown[] },
+    presence: { events: presence },
     to_device: {
       events: toDevice.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) })),
     },
@@ -118,7 +123,8 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   const empty =
     Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + Object.keys(knock).length === 0 &&
     accountEvents.length === 0 &&
-    toDevice.length === 0;
+    toDevice.length === 0 &&
+    presence.length === 0;
   return { response, empty };
 }
 

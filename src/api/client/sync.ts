@@ -8,6 +8,7 @@ import { requireOwnAccount } from "../../sync/account-data";
 import { buildSync, type SyncRequest } from "../../sync/build";
 import { getFilter, resolveSyncFilter, uploadFilter } from "../../sync/filter";
 import { parseSyncToken } from "../../sync/token";
+import { getPresence, setPresence } from "../../sync/presence";
 
 const MAX_TIMEOUT_MS = 5 * 60 * 1000;
 
@@ -51,6 +52,13 @@ export function syncApi(hs: Homeserver, prefix: string) {
         const useStateAfter = query.use_state_after === "true" || query["org.matrix.msc4222.use_state_after"] === "true";
         const since = query.since ? parseSyncToken(query.since, { pos: hs.store.stream.current, typing: hs.typing.serial }) : null;
         const filter = resolveSyncFilter(hs, requester.userId, query.filter);
+        // set_presence (spec: GET /sync): omitted means online; "offline" means
+        // "do not mark me online", not "mark me offline".
+        const presence = query.set_presence ?? "online";
+        if (presence !== "online" && presence !== "offline" && presence !== "unavailable") {
+          throw new MatrixError(400, "M_INVALID_PARAM", "set_presence must be online, offline or unavailable");
+        }
+        if (presence !== "offline") setPresence(hs, requester.userId, presence, undefined, true);
         return syncWithTimeout(hs, requester, { since, filter, fullState, useStateAfter }, Math.min(timeout, MAX_TIMEOUT_MS), request.signal);
       },
       {
@@ -65,6 +73,18 @@ export function syncApi(hs: Homeserver, prefix: string) {
         }),
       },
     )
+    .put(
+      "/presence/:userId/status",
+      ({ params, body, requester }) => {
+        if (params.userId !== requester.userId) throw new MatrixError(403, "M_FORBIDDEN", "You cannot set another user's presence");
+        setPresence(hs, requester.userId, body.presence, body.status_msg ?? null);
+        return {};
+      },
+      { params: t.Object({ userId: t.String() }), body: t.Object({ presence: t.String(), status_msg: t.Optional(t.Union([t.String(), t.Null()])) }) },
+    )
+    .get("/presence/:userId/status", ({ params, requester }) => getPresence(hs, requester.userId, params.userId), {
+      params: t.Object({ userId: t.String() }),
+    })
     .post(
       "/user/:userId/filter",
       ({ params, body, requester }) => {
