@@ -70,3 +70,13 @@ export const presence = sqliteTable(
   },
   (table) => [index("presence_pos").on(table.streamPos)],
 );
+
+/**
+ * The highest stream position ever handed out in a committed write, kept where
+ * deleting rows (acknowledged send-to-device messages) could otherwise lower the
+ * maximum the counter restarts from, and with it invalidate clients' tokens.
+ */
+export const streamMark = sqliteTable("stream_mark", {
+  id: integer("id").primaryKey(),
+  pos: integer("pos").notNull(),
+});

@@ -26,7 +26,10 @@ const CLIENT_PREFIXES = ["/_matrix/client/v3", "/_matrix/client/r0"];
 
 export function buildApp(hs: Homeserver) {
   const routes: { method: string; path: string }[] = [];
-  const app = new Elysia({ name: "homeserver", seed: hs.instanceId })
+  // normalize: "typebox" — Elysia's default normaliser rewrites values to fit the
+  // schema (an array sent where an object is expected became {"0": ...}); TypeBox's
+  // only drops unknown members (clients send extras) and validates the rest as sent.
+  const app = new Elysia({ name: "homeserver", seed: hs.instanceId, normalize: "typebox" })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, CORS_HEADERS);
       if (request.method === "OPTIONS") return preflightResponse();

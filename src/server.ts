@@ -41,6 +41,8 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     bootstrapToken,
     stop: () =>
       (stopped ??= (async () => {
+        // Long-polling syncs answer now; then in-flight requests finish and the database closes.
+        hs.notifier.shutdown();
         await server.stop();
         hs.close();
       })()),

@@ -31,6 +31,9 @@ export function setProfileField(hs: Homeserver, requesterId: string, userId: str
   }
   const normalised = value === "" ? null : value;
   const previous = field === "displayname" ? user.displayName : user.avatarUrl;
+  // Setting the value it already has changes nothing, so no room hears of it
+  // (clients re-send their profile on start; each would be a member event).
+  if (normalised === previous) return;
   if (field === "displayname") hs.store.users.setDisplayName(userId, normalised);
   else hs.store.users.setAvatarUrl(userId, normalised);
   propagate(hs, userId, field, previous, normalised);

@@ -59,6 +59,19 @@ function defaultPowerLevels(creator: string, trustedInvitees: string[], invite: 
   };
 }
 
+/**
+ * An initial event the auth rules refuse (e.g. power_level_content_override left
+ * the creator below the level to send the name, or initial_state names another
+ * user's state key) makes the request's initial state invalid: 400
+ * M_INVALID_ROOM_STATE (spec: createRoom, 400 response), not a 403.
+ */
+function invalidRoomState(error: unknown): unknown {
+  if (error instanceof MatrixError && error.status === 403) {
+    return new MatrixError(400, "M_INVALID_ROOM_STATE", `The initial state is invalid: ${error.message}`);
+  }
+  return error;
+}
+
 export function createRoom(hs: Homeserver, creator: string, request: CreateRoomRequest): { room_id: string; room_alias?: string } {
   const roomVersion = request.room_version ?? DEFAULT_ROOM_VERSION;
   const rules = roomVersionRules(roomVersion);
@@ -80,46 +93,54 @@ export function createRoom(hs: Homeserver, creator: string, request: CreateRoomR
   }
 
   const roomId = newRoomId(serverName);
-  hs.store.transaction(() => {
-    hs.store.rooms.insert({ roomId, roomVersion, creator, createdTs: now() });
-    const send = (type: string, content: Record<string, unknown>, stateKey = "") =>
-      appendEvent(hs, { roomId, sender: creator, type, stateKey, content });
+  try {
+    hs.store.transaction(() => {
+      hs.store.rooms.insert({ roomId, roomVersion, creator, createdTs: now() });
+      const send = (type: string, content: Record<string, unknown>, stateKey = "") =>
+        appendEvent(hs, { roomId, sender: creator, type, stateKey, content });
 
-    // 1. m.room.create
-    const createContent: Record<string, unknown> = { ...request.creation_content, room_version: roomVersion };
-    if (rules.createHasCreator) createContent.creator = creator;
-    send("m.room.create", createContent);
-    // 2. the creator joins
-    changeMembership(hs, { roomId, sender: creator, target: creator, membership: "join" });
-    // 3. power levels, overridden key by key
-    const powerLevels = {
-      ...defaultPowerLevels(creator, preset === "trusted_private_chat" ? invitees : [], PRESET_STATE[preset].invite),
-      ...request.power_level_content_override,
-    };
-    send("m.room.power_levels", powerLevels);
-    // 4. canonical alias
-    if (alias) {
-      hs.store.rooms.insertAlias(alias, roomId, creator);
-      send("m.room.canonical_alias", { alias });
-    }
-    // 5. preset state, unless initial_state sets the same event
-    const inInitialState = (type: string) => initialState.some((e) => e.type === type && (e.state_key ?? "") === "");
-    const presetState = PRESET_STATE[preset];
-    if (!inInitialState("m.room.join_rules")) send("m.room.join_rules", { join_rule: presetState.join_rule });
-    if (!inInitialState("m.room.history_visibility")) {
-      send("m.room.history_visibility", { history_visibility: presetState.history_visibility });
-    }
-    if (!inInitialState("m.room.guest_access")) send("m.room.guest_access", { guest_access: presetState.guest_access });
-    // 6. initial_state in order
-    for (const event of initialState) send(event.type, event.content, event.state_key ?? "");
-    // 7. name and topic
-    if (request.name !== undefined) send("m.room.name", { name: request.name });
-    if (request.topic !== undefined) {
-      send("m.room.topic", { topic: request.topic, "m.topic": [{ mimetype: "text/plain", body: request.topic }] });
-    }
-    // 8. invites
-    for (const invitee of invitees) invite(hs, roomId, creator, invitee, { isDirect: request.is_direct });
-    if (request.visibility === "public") hs.store.rooms.setPublished(roomId, true);
-  });
+      // 1. m.room.create. The server overwrites `creator` and `room_version` of
+      // creation_content (spec: createRoom "creation_content"); from v11 there is no
+      // `creator` (the sender is the creator), so a client-given one is dropped
+      // rather than left to mislead clients that still read it.
+      const createContent: Record<string, unknown> = { ...request.creation_content, room_version: roomVersion };
+      if (rules.createHasCreator) createContent.creator = creator;
+      else delete createContent.creator;
+      send("m.room.create", createContent);
+      // 2. the creator joins
+      changeMembership(hs, { roomId, sender: creator, target: creator, membership: "join" });
+      // 3. power levels, overridden key by key
+      const powerLevels = {
+        ...defaultPowerLevels(creator, preset === "trusted_private_chat" ? invitees : [], PRESET_STATE[preset].invite),
+        ...request.power_level_content_override,
+      };
+      send("m.room.power_levels", powerLevels);
+      // 4. canonical alias
+      if (alias) {
+        hs.store.rooms.insertAlias(alias, roomId, creator);
+        send("m.room.canonical_alias", { alias });
+      }
+      // 5. preset state, unless initial_state sets the same event
+      const inInitialState = (type: string) => initialState.some((e) => e.type === type && (e.state_key ?? "") === "");
+      const presetState = PRESET_STATE[preset];
+      if (!inInitialState("m.room.join_rules")) send("m.room.join_rules", { join_rule: presetState.join_rule });
+      if (!inInitialState("m.room.history_visibility")) {
+        send("m.room.history_visibility", { history_visibility: presetState.history_visibility });
+      }
+      if (!inInitialState("m.room.guest_access")) send("m.room.guest_access", { guest_access: presetState.guest_access });
+      // 6. initial_state in order
+      for (const event of initialState) send(event.type, event.content, event.state_key ?? "");
+      // 7. name and topic
+      if (request.name !== undefined) send("m.room.name", { name: request.name });
+      if (request.topic !== undefined) {
+        send("m.room.topic", { topic: request.topic, "m.topic": [{ mimetype: "text/plain", body: request.topic }] });
+      }
+      // 8. invites
+      for (const invitee of invitees) invite(hs, roomId, creator, invitee, { isDirect: request.is_direct });
+      if (request.visibility === "public") hs.store.rooms.setPublished(roomId, true);
+    });
+  } catch (error) {
+    throw invalidRoomState(error);
+  }
   return alias ? { room_id: roomId, room_alias: alias } : { room_id: roomId };
 }

@@ -23,9 +23,17 @@ export function resolveAlias(hs: Homeserver, alias: string) {
   return { room_id: target.roomId, servers: [hs.config.server_name] };
 }
 
+/**
+ * PUT /directory/room/{roomAlias}. As Synapse (its default
+ * `require_membership_for_aliases`), only members of the room (or server admins)
+ * may point an alias at it, so nobody can squat names on rooms they are not in.
+ */
 export function createAlias(hs: Homeserver, requester: Requester, alias: string, roomId: string): void {
   requireLocalAlias(hs, alias);
   if (!hs.store.rooms.get(roomId)) throw notFound("Unknown room");
+  if (!requester.isAdmin && currentStateEvent(hs, roomId, "m.room.member", requester.userId)?.pdu.content.membership !== "join") {
+    throw forbidden("You must be in the room to create an alias for it");
+  }
   if (hs.store.rooms.aliasTarget(alias)) throw new MatrixError(409, "M_UNKNOWN", `Room alias ${alias} already exists.`);
   hs.store.rooms.insertAlias(alias, roomId, requester.userId);
 }

@@ -55,6 +55,7 @@ export function invite(hs: Homeserver, roomId: string, sender: string, target: s
 
 /** POST /forget: only rooms the user has left (spec: "Leaving rooms"). */
 export function forgetRoom(hs: Homeserver, roomId: string, userId: string): void {
+  if (!hs.store.rooms.get(roomId)) throw notFound("Unknown room");
   const membership = currentMembership(hs, roomId, userId);
   if (membership === "join" || membership === "invite" || membership === "knock") {
     throw new MatrixError(400, "M_UNKNOWN", "The user has not left the room");
@@ -64,6 +65,7 @@ export function forgetRoom(hs: Homeserver, roomId: string, userId: string): void
 
 /** POST /kick: the target must be in the room (joined, invited or knocking), as Synapse requires. */
 export function kick(hs: Homeserver, roomId: string, sender: string, target: string, reason?: string): StoredEvent {
+  if (!hs.store.rooms.get(roomId)) throw notFound("Unknown room");
   const membership = currentMembership(hs, roomId, target);
   if (membership !== "join" && membership !== "invite" && membership !== "knock") {
     throw new MatrixError(403, "M_FORBIDDEN", "The target user is not in the room");
@@ -71,8 +73,13 @@ export function kick(hs: Homeserver, roomId: string, sender: string, target: str
   return changeMembership(hs, { roomId, sender, target, membership: "leave", reason });
 }
 
-/** POST /unban: only a banned user can be unbanned (otherwise it would be a kick). */
+/**
+ * POST /unban: only a banned user can be unbanned (otherwise it would be a kick);
+ * anything else is M_BAD_STATE, the spec's example for that code ("Other error
+ * codes": "attempting to unban a user who is not banned").
+ */
 export function unban(hs: Homeserver, roomId: string, sender: string, target: string, reason?: string): StoredEvent {
-  if (currentMembership(hs, roomId, target) !== "ban") throw new MatrixError(403, "M_FORBIDDEN", "The target user is not banned");
+  if (!hs.store.rooms.get(roomId)) throw notFound("Unknown room");
+  if (currentMembership(hs, roomId, target) !== "ban") throw new MatrixError(403, "M_BAD_STATE", "The target user is not banned");
   return changeMembership(hs, { roomId, sender, target, membership: "leave", reason });
 }

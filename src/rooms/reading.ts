@@ -7,7 +7,7 @@ import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "./event-filter";
 import { loadEvent, loadEvents, loadState, storedEvent, type StoredEvent } from "./room-state";
 import { positionToken } from "./tokens";
-import { canSeeEvent, requireVisibleEvent, roomAccess, type RoomAccess } from "./visibility";
+import { canSeeEvent, joinedSinceReadableEvents, requireVisibleEvent, roomAccess, type RoomAccess } from "./visibility";
 
 export const MAX_PAGE = 1000;
 
@@ -42,6 +42,7 @@ export interface MessagesRequest {
 export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, request: MessagesRequest) {
   const access = roomAccess(hs, roomId, viewer.userId);
   const until = readableUntil(hs, access);
+  const joinedSince = joinedSinceReadableEvents(access);
   const limit = Math.min(request.filter.limit ?? request.limit, MAX_PAGE);
   const backwards = request.dir === "b";
   let cursor = Math.min(request.from ?? (backwards ? until : 0), until);
@@ -57,7 +58,7 @@ export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, req
     for (const row of rows) {
       cursor = backwards ? row.streamPos - 1 : row.streamPos;
       const event = storedEvent(row);
-      if (eventMatchesFilter(event, request.filter) && canSeeEvent(hs, viewer.userId, event, access.kind === "member")) {
+      if (eventMatchesFilter(event, request.filter) && canSeeEvent(hs, viewer.userId, event, joinedSince)) {
         chunk.push(event);
         if (chunk.length === limit) break;
       }
@@ -138,6 +139,36 @@ export function roomMembers(
       return true;
     })
     .map((event) => toClientEvent(hs, event, viewer));
+}
+
+/**
+ * GET /timestamp_to_event (spec v1.6): the event closest to `ts` in direction
+ * `dir` that the user may see. Events are stamped as they are appended here, so
+ * stream order follows timestamps: from the closest event by timestamp the search
+ * goes on in stream order past events history visibility hides (a late joiner
+ * asking for the room's start gets their first visible event, not a 404).
+ */
+export function eventNearTimestamp(hs: Homeserver, roomId: string, userId: string, ts: number, dir: "f" | "b"): StoredEvent | undefined {
+  const access = roomAccess(hs, roomId, userId);
+  const joinedSince = joinedSinceReadableEvents(access);
+  const until = readableUntil(hs, access);
+  const visible = (event: StoredEvent) => event.row.streamPos <= until && canSeeEvent(hs, userId, event, joinedSince);
+  const closest = hs.store.events.closestToTimestamp(roomId, ts, dir);
+  if (!closest) return undefined;
+  const first = storedEvent(closest);
+  if (visible(first)) return first;
+  let cursor = dir === "f" ? closest.streamPos : Math.min(closest.streamPos, until + 1);
+  for (let examined = 0; examined < MAX_PAGE; ) {
+    const rows = hs.store.events.page(roomId, { fromPos: cursor, dir, limit: 100, toPos: dir === "f" ? until : undefined });
+    for (const row of rows) {
+      const event = storedEvent(row);
+      if (visible(event)) return event;
+    }
+    if (rows.length < 100) return undefined;
+    examined += rows.length;
+    cursor = rows.at(-1)!.streamPos;
+  }
+  return undefined;
 }
 
 /** GET /joined_members: only for current members (as Synapse). */

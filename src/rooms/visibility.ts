@@ -3,13 +3,26 @@
 // (the event's stream position minus one, as history here is linear), like Synapse.
 import type { Homeserver } from "../homeserver";
 import { forbidden, notFound } from "../http/errors";
-import { currentMembership, stateEventAt, type StoredEvent } from "./room-state";
+import { currentMembership, loadEvent, stateEventAt, type StoredEvent } from "./room-state";
 
-/** How far a user can read a room: to the present, or up to the event that removed them. */
+/**
+ * How far a user can read a room: to the present, or up to the event that
+ * removed them (`wasJoined`: they were joined until then, not only invited).
+ */
 export type RoomAccess =
   | { kind: "member" }
-  | { kind: "former"; untilPos: number }
+  | { kind: "former"; untilPos: number; wasJoined: boolean }
   | { kind: "world_readable" };
+
+/**
+ * Whether the user joined the room at a point after any event they can read (for
+ * `shared`, rule 3): current members, and former members who were joined when
+ * they left, as "after a user has left a room, they may see any events which
+ * they were allowed to see before they left" (spec: "Room History Visibility").
+ */
+export function joinedSinceReadableEvents(access: RoomAccess): boolean {
+  return access.kind === "member" || (access.kind === "former" && access.wasJoined);
+}
 
 function historyVisibilityAt(hs: Homeserver, roomId: string, pos: number): string {
   const event = stateEventAt(hs, roomId, "m.room.history_visibility", "", pos);
@@ -33,17 +46,35 @@ export function roomAccess(hs: Homeserver, roomId: string, userId: string): Room
   const visibility = current ? historyVisibilityAt(hs, roomId, Number.MAX_SAFE_INTEGER) : "shared";
   if (visibility === "world_readable") return { kind: "world_readable" };
   if (membershipEventId && (membership === "leave" || membership === "ban")) {
-    const row = hs.store.events.get(membershipEventId)!;
-    // Only someone who was in the room (joined or invited) before leaving reads anything.
-    const before = membershipAt(hs, roomId, userId, row.streamPos - 1);
-    if (before === "join" || before === "invite") return { kind: "former", untilPos: row.streamPos };
+    // After POST /forget "a user will no longer be able to retrieve history for
+    // this room" (spec: leaving.yaml, /forget).
+    if (hs.store.rooms.forgottenAmong(userId, [roomId]).size > 0) throw forbidden("You have forgotten this room");
+    // Only someone who was in the room (joined or invited) before leaving reads
+    // anything, up to the event that took them out. Walking back through their
+    // member events finds it even when more followed (a ban after they left does
+    // not take back what they could read: "After a user has left a room, they may
+    // see any events which they were allowed to see before they left").
+    let departure = loadEvent(hs, membershipEventId);
+    while (departure) {
+      const previous = departure.row.replacesState ? loadEvent(hs, departure.row.replacesState) : undefined;
+      const before = (previous?.pdu.content.membership as string | undefined) ?? "leave";
+      if (before === "join" || before === "invite") {
+        return { kind: "former", untilPos: departure.row.streamPos, wasJoined: before === "join" };
+      }
+      departure = previous;
+    }
   }
-  if (membership === "invite" || membership === "knock") return { kind: "former", untilPos: Number.MAX_SAFE_INTEGER };
+  // Invitees read what `invited` history shows them. Knocking is asking to be let
+  // in: it shows nothing of the room (only world_readable rooms, above).
+  if (membership === "invite") return { kind: "former", untilPos: Number.MAX_SAFE_INTEGER, wasJoined: false };
   throw forbidden("You are not allowed to view this room");
 }
 
-/** Whether `userId` may see `event` (spec's rules, Synapse's reading of them). */
-export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, currentlyJoined: boolean): boolean {
+/**
+ * Whether `userId` may see `event` (spec's rules). `joinedSince`: the user
+ * joined the room after the event (see joinedSinceReadableEvents).
+ */
+export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, joinedSince: boolean): boolean {
   const roomId = event.row.roomId;
   const before = event.row.streamPos - 1;
   let visibility = historyVisibilityAt(hs, roomId, before);
@@ -63,8 +94,8 @@ export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, 
   if (membership === "join") return true;
   if (visibility === "joined") return false;
   if (visibility === "invited") return membership === "invite";
-  // shared: visible to current members (not to peekers).
-  return currentlyJoined;
+  // shared: visible to users who joined after the event (not to peekers or invitees).
+  return joinedSince;
 }
 
 const ORDER = ["world_readable", "shared", "invited", "joined"];
@@ -80,6 +111,6 @@ export function requireVisibleEvent(hs: Homeserver, userId: string, event: Store
   if (!event || event.row.roomId !== roomId) throw notFound("Event not found");
   const access = roomAccess(hs, roomId, userId);
   if (access.kind === "former" && event.row.streamPos > access.untilPos) throw notFound("Event not found");
-  if (!canSeeEvent(hs, userId, event, access.kind === "member")) throw notFound("Event not found");
+  if (!canSeeEvent(hs, userId, event, joinedSinceReadableEvents(access))) throw notFound("Event not found");
   return event;
 }

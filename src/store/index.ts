@@ -50,16 +50,22 @@ export function openStore(path: string): Store {
   const events = createEventsStore(db);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
+  const stream = new StreamCounter(sqlite);
   let depth = 0;
   let pending: (() => void)[] = [];
+  let positionAtStart = 0;
   const transaction = <T>(work: () => T): T => {
+    if (depth === 0) positionAtStart = stream.current;
     depth++;
     let result: T;
     try {
       result = sqlite.transaction(work)();
     } catch (error) {
       depth--;
-      if (depth === 0) pending = [];
+      if (depth === 0) {
+        pending = [];
+        stream.rewind(positionAtStart);
+      }
       // Write-through caches may hold rolled-back changes.
       for (const cache of [state, events, receipts, accountData]) cache.dropCaches();
       throw error;
@@ -81,11 +87,11 @@ export function openStore(path: string): Store {
     rooms: createRoomsStore(db),
     events,
     state,
-    stream: new StreamCounter(sqlite),
+    stream,
     filters: createFiltersStore(db),
     accountData,
     receipts,
-    toDevice: createToDeviceStore(db),
+    toDevice: createToDeviceStore(db, () => stream.mark(sqlite)),
     presence: createPresenceStore(db),
     transaction,
     afterCommit: (effect) => {

@@ -6,12 +6,14 @@ import accounts from "../../schema/migrations/0000_accounts.sql" with { type: "t
 import rooms from "../../schema/migrations/0001_rooms.sql" with { type: "text" };
 import refreshRotation from "../../schema/migrations/0002_refresh_rotation.sql" with { type: "text" };
 import sync from "../../schema/migrations/0003_sync.sql" with { type: "text" };
+import streamMark from "../../schema/migrations/0004_stream_mark.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0000_accounts", sql: accounts },
   { name: "0001_rooms", sql: rooms },
   { name: "0002_refresh_rotation", sql: refreshRotation },
   { name: "0003_sync", sql: sync },
+  { name: "0004_stream_mark", sql: streamMark },
 ];
 
 export function migrate(sqlite: Database): void {

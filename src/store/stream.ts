@@ -13,7 +13,7 @@ export class StreamCounter {
   private position: number;
 
   constructor(sqlite: Database) {
-    let position = 0;
+    let position = (sqlite.query("SELECT COALESCE(MAX(pos), 0) AS pos FROM stream_mark").get() as { pos: number }).pos;
     for (const table of POSITIONED_TABLES) {
       const row = sqlite.query(`SELECT COALESCE(MAX(stream_pos), 0) AS pos FROM ${table}`).get() as { pos: number };
       position = Math.max(position, row.pos);
@@ -31,8 +31,17 @@ export class StreamCounter {
     return ++this.position;
   }
 
-  /** Gives back a position whose transaction rolled back, if it was the last one handed out. */
-  release(position: number): void {
-    if (position === this.position) this.position--;
+  /**
+   * Rewinds to `position` after the transaction that took the later positions
+   * rolled back: nothing stored uses them and no token can contain them (tokens
+   * are made outside transactions), so they are handed out again.
+   */
+  rewind(position: number): void {
+    if (position < this.position) this.position = position;
+  }
+
+  /** Records the current position durably (before deleting positioned rows). */
+  mark(sqlite: Database): void {
+    sqlite.run("INSERT INTO stream_mark (id, pos) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET pos = MAX(pos, excluded.pos)", [this.position]);
   }
 }

@@ -110,7 +110,8 @@ export function createReceiptsStore(db: Db) {
   };
 }
 
-export function createToDeviceStore(db: Db) {
+/** `markStream` records the stream position durably; it runs whenever rows are deleted. */
+export function createToDeviceStore(db: Db, markStream: () => void) {
   const pendingStmt = db
     .select()
     .from(toDeviceMessages)
@@ -126,14 +127,21 @@ export function createToDeviceStore(db: Db) {
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
       return pendingStmt.all({ userId, deviceId, to, limit }) as ToDeviceRow[];
     },
-    /** The device has seen everything up to `upTo`: those messages are done. */
-    acknowledge(userId: string, deviceId: string, upTo: number): void {
-      db.delete(toDeviceMessages)
-        .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId), lte(toDeviceMessages.streamPos, upTo)))
-        .run();
+    /** The device has seen everything up to `upTo`: those messages are done. Returns how many were deleted. */
+    acknowledge(userId: string, deviceId: string, upTo: number): number {
+      return db.transaction(() => {
+        const deleted = db
+          .delete(toDeviceMessages)
+          .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId), lte(toDeviceMessages.streamPos, upTo)))
+          .returning({ pos: toDeviceMessages.streamPos })
+          .all();
+        if (deleted.length > 0) markStream();
+        return deleted.length;
+      });
     },
     deleteForDevices(userId: string, deviceIds: string[]): void {
       if (deviceIds.length === 0) return;
+      markStream();
       db.delete(toDeviceMessages).where(and(eq(toDeviceMessages.userId, userId), inArray(toDeviceMessages.deviceId, deviceIds))).run();
     },
   };

@@ -29,6 +29,27 @@ function membershipAt(hs: Homeserver, roomId: string, userId: string, pos: numbe
   return (id ? (loadEvent(hs, id)?.pdu.content.membership as string | undefined) : undefined) ?? "leave";
 }
 
+/** Membership set by a stored member event ("leave" when unknown). */
+function membershipOf(hs: Homeserver, eventId: string | null | undefined): string {
+  return ((eventId ? loadEvent(hs, eventId)?.pdu.content.membership : undefined) as string | undefined) ?? "leave";
+}
+
+/**
+ * Whether the user's membership was anything but "join" at some point after
+ * `pos`, walking back from their current member event (each one records the
+ * event it replaced): they left (or were kicked) and joined again in between.
+ */
+function leftAndRejoinedSince(hs: Homeserver, memberEvent: { row: { streamPos: number; replacesState: string | null } }, pos: number): boolean {
+  let row = memberEvent.row;
+  while (row.replacesState) {
+    const previous = loadEvent(hs, row.replacesState);
+    if (!previous || previous.row.streamPos <= pos) return false;
+    if (previous.pdu.content.membership !== "join") return true;
+    row = previous.row;
+  }
+  return false;
+}
+
 export function buildSync(hs: Homeserver, requester: Requester, request: SyncRequest): SyncResult {
   const { store } = hs;
   const userId = requester.userId;
@@ -56,7 +77,10 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
 
     if (membership === "join") {
       let window: RoomWindow;
-      if (initial || sinceMembership !== "join") {
+      // Left and joined again since the token: the client dropped the room when it
+      // saw the leave (or never saw it), so it gets the room afresh, as Synapse
+      // does ("newly joined"): full state, or changes made while away are lost.
+      if (initial || sinceMembership !== "join" || leftAndRejoinedSince(hs, memberEvent, since!.pos)) {
         // Initial sync, full_state, or joined since the token: the whole room.
         window = { roomId, from: 0, to: now, initial: true, joined: true };
       } else {
@@ -88,6 +112,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
         to: memberPos,
         initial: !wasInRoom,
         joined: false,
+        departure: { eventId: memberEventId, wasJoined: membershipOf(hs, memberEvent.row.replacesState) === "join" },
       };
       leave[roomId] = roomSection(hs, viewer, window, options, null);
     }

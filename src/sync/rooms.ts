@@ -7,7 +7,7 @@ import { loadEvent, storedEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
 import { canSeeEvent } from "../rooms/visibility";
 import type { StateEntry } from "../store/state";
-import { applyEventFields, type Filter } from "./filter";
+import { applyEventFields, typeIncluded, type Filter } from "./filter";
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 1000;
@@ -23,6 +23,13 @@ export interface RoomWindow {
   initial: boolean;
   /** The user is joined now (current members are not peekers for history visibility). */
   joined: boolean;
+  /**
+   * A left room's section: the event that took the user out, and whether they
+   * were joined until then ("After a user has left a room, they may see any
+   * events which they were allowed to see before they left", spec: "History
+   * visibility").
+   */
+  departure?: { eventId: string; wasJoined: boolean };
 }
 
 interface Timeline {
@@ -35,6 +42,7 @@ interface Timeline {
 export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow, filter: RoomEventFilter | undefined): Timeline {
   const limit = Math.min(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
   const picked: StoredEvent[] = [];
+  const joinedSince = window.joined || window.departure?.wasJoined === true;
   let cursor = window.to;
   let exhausted = false;
   while (picked.length < limit && !exhausted) {
@@ -45,7 +53,9 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
       cursor = row.streamPos - 1;
       const event = storedEvent(row);
       if (filter && !eventMatchesFilter(event, filter)) continue;
-      if (!canSeeEvent(hs, viewer.userId, event, window.joined)) continue;
+      // The departure itself always ends a left room's timeline ("up to the point
+      // when the user left", spec: sync.yaml `leave`), whatever the history visibility.
+      if (event.eventId !== window.departure?.eventId && !canSeeEvent(hs, viewer.userId, event, joinedSince)) continue;
       picked.push(event);
       if (picked.length === limit) break;
     }
@@ -69,6 +79,28 @@ function stateDelta(hs: Homeserver, roomId: string, from: number, to: number): s
   return after.filter((entry) => before.get(`${entry.type}\u0000${entry.stateKey}`) !== entry.eventId).map((entry) => entry.eventId);
 }
 
+/**
+ * The `state` block: the state at the start of the timeline, as a delta from
+ * `from` (0: all of it). A key the timeline does not touch takes its value at
+ * the end instead (as Synapse): a change the user may not see (history
+ * visibility hides the event) still reaches the client, or its state would
+ * stay stale for good.
+ */
+function stateBeforeTimeline(hs: Homeserver, roomId: string, from: number, stateAt: number, to: number, timeline: StoredEvent[]): string[] {
+  const key = (type: string, stateKey: string) => `${type}\u0000${stateKey}`;
+  const touched = new Set(timeline.filter((event) => event.row.stateKey !== null).map((event) => key(event.row.type, event.row.stateKey!)));
+  const state = stateMap(hs.store.state.at(roomId, stateAt));
+  if (to !== stateAt) {
+    for (const entry of hs.store.state.at(roomId, to)) {
+      const k = key(entry.type, entry.stateKey);
+      if (!touched.has(k)) state.set(k, entry.eventId);
+    }
+  }
+  if (from <= 0) return [...state.values()];
+  const before = stateMap(hs.store.state.at(roomId, from));
+  return [...state].filter(([k, eventId]) => before.get(k) !== eventId).map(([, eventId]) => eventId);
+}
+
 /** Applies the state filter and lazy loading of members (spec: "Lazy-loading room members"). */
 function filterState(events: StoredEvent[], filter: RoomEventFilter | undefined, neededMembers: Set<string> | null): StoredEvent[] {
   return events.filter((event) => {
@@ -86,23 +118,46 @@ function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter:
   });
 }
 
-/** m.heroes and member counts (spec: "summary"), from the current membership. */
+/**
+ * m.heroes and member counts (spec: sync.yaml `summary`), from the current
+ * membership. Heroes are "the first 5 members of the room, ordered by stream
+ * ordering, which are joined or invited", never the user; "when no joined or
+ * invited members are available, ... the banned and left users".
+ */
 function roomSummary(hs: Homeserver, roomId: string, userId: string) {
   const members = hs.store.state.members(roomId);
   const joined = members.filter((m) => m.membership === "join");
   const invited = members.filter((m) => m.membership === "invite");
-  const heroes = [...joined, ...invited]
-    .map((m) => m.userId)
-    .filter((id) => id !== userId)
-    .sort()
-    .slice(0, 5);
+  const others = members.filter((m) => m.userId !== userId);
+  const order = new Map(hs.store.events.getMany(others.map((m) => m.eventId)).map((row) => [row.eventId, row.streamPos]));
+  const byStream = (a: { eventId: string }, b: { eventId: string }) => (order.get(a.eventId) ?? 0) - (order.get(b.eventId) ?? 0);
+  const active = others.filter((m) => m.membership === "join" || m.membership === "invite");
+  const candidates = active.length > 0 ? active : others.filter((m) => m.membership === "leave" || m.membership === "ban");
+  const heroes = candidates.sort(byStream).slice(0, 5).map((m) => m.userId);
   return { "m.heroes": heroes, "m.joined_member_count": joined.length, "m.invited_member_count": invited.length };
 }
 
-/** Messages from others after the user's read receipt (push rules refine this later). */
+/** Whether the room has a name or canonical alias (else clients name it from the heroes). */
+function hasName(hs: Homeserver, roomId: string): boolean {
+  for (const type of ["m.room.name", "m.room.canonical_alias"]) {
+    const id = hs.store.state.currentEventId(roomId, type, "");
+    const content = id ? loadEvent(hs, id)?.pdu.content : undefined;
+    if (content && ((typeof content.name === "string" && content.name !== "") || (typeof content.alias === "string" && content.alias !== ""))) return true;
+  }
+  return false;
+}
+
+/**
+ * Messages from others after the user's read receipt (push rules refine this
+ * later). The later of m.read and m.read.private counts: both mark the user's
+ * read-up-to point (spec: "Private read receipts").
+ */
 function unreadCount(hs: Homeserver, roomId: string, userId: string): number {
-  const receipt = hs.store.receipts.get(roomId, "m.read", userId, "") ?? hs.store.receipts.get(roomId, "m.read.private", userId, "");
-  const readPos = receipt ? (hs.store.events.get(receipt.eventId)?.streamPos ?? 0) : 0;
+  let readPos = 0;
+  for (const type of ["m.read", "m.read.private"]) {
+    const receipt = hs.store.receipts.get(roomId, type, userId, "");
+    if (receipt) readPos = Math.max(readPos, hs.store.events.get(receipt.eventId)?.streamPos ?? 0);
+  }
   return hs.store.events.countUnread(roomId, userId, readPos);
 }
 
@@ -119,23 +174,47 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
   const timeline = roomTimeline(hs, viewer, window, timelineFilter);
   const firstPos = timeline.events[0]?.row.streamPos;
   const lazy = stateFilter?.lazy_load_members === true;
-  const neededMembers = lazy ? new Set([viewer.userId, ...timeline.events.map((event) => event.row.sender)]) : null;
+  const senders = new Set(timeline.events.map((event) => event.row.sender));
+
+  // Summary: on first sight, and when membership changed (in the timeline, or in a gap).
+  const stateFrom = window.initial ? 0 : window.from;
+  const membersChanged =
+    window.initial ||
+    timeline.events.some((event) => event.row.type === "m.room.member") ||
+    (timeline.limited && stateDelta(hs, window.roomId, stateFrom, window.to).some((id) => loadEvent(hs, id)?.row.type === "m.room.member"));
+  const summary = membersChanged ? roomSummary(hs, window.roomId, viewer.userId) : undefined;
+
+  // Lazy-loading (spec: "Lazy-loading room members"): member events only for the
+  // timeline's senders and the user, and for the heroes when the client names the
+  // room from them ("the membership events for the heroes MUST be included").
+  const wanted = new Set(senders);
+  if (summary && !hasName(hs, window.roomId)) for (const hero of summary["m.heroes"]) wanted.add(hero);
+  const neededMembers = lazy ? new Set([viewer.userId, ...wanted]) : null;
+  /** State ids plus, when lazy, the wanted members' events at `pos` (a delta alone lacks senders the client never got). */
+  const withWantedMembers = (ids: string[], pos: number): string[] => {
+    if (!lazy) return ids;
+    const all = new Set(ids);
+    for (const userId of wanted) {
+      if (userId === viewer.userId) continue;
+      const id = hs.store.state.eventIdAt(window.roomId, "m.room.member", userId, pos);
+      if (id) all.add(id);
+    }
+    return [...all];
+  };
+  const stateEvents = (ids: string[]) => filterState(ids.map((id) => loadEvent(hs, id)!).filter(Boolean), stateFilter, neededMembers);
 
   const section: Record<string, unknown> = {};
   if (options.useStateAfter) {
     // state_after (MSC4222): the state at the end of the timeline, as a delta from `from`.
-    const ids = stateDelta(hs, window.roomId, window.initial ? 0 : window.from, window.to);
-    const events = filterState(ids.map((id) => loadEvent(hs, id)!).filter(Boolean), stateFilter, neededMembers);
-    section.state_after = { events: toClient(hs, events, viewer, filter) };
+    const ids = withWantedMembers(stateDelta(hs, window.roomId, stateFrom, window.to), window.to);
+    section.state_after = { events: toClient(hs, stateEvents(ids), viewer, filter) };
     section["org.matrix.msc4222.state_after"] = section.state_after;
   } else {
     // state: up to the start of the timeline; nothing when the timeline already carries every change.
     const stateAt = firstPos !== undefined ? firstPos - 1 : window.to;
     let ids: string[] = [];
-    if (window.initial) ids = stateDelta(hs, window.roomId, 0, stateAt);
-    else if (timeline.limited) ids = stateDelta(hs, window.roomId, window.from, stateAt);
-    const events = filterState(ids.map((id) => loadEvent(hs, id)!).filter(Boolean), stateFilter, neededMembers);
-    section.state = { events: toClient(hs, events, viewer, filter) };
+    if (window.initial || timeline.limited) ids = stateBeforeTimeline(hs, window.roomId, stateFrom, stateAt, window.to, timeline.events);
+    section.state = { events: toClient(hs, stateEvents(withWantedMembers(ids, stateAt)), viewer, filter) };
   }
   section.timeline = {
     events: toClient(hs, timeline.events, viewer, filter),
@@ -143,23 +222,24 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     prev_batch: timeline.prevBatch,
   };
 
-  const membersChanged = window.initial || timeline.events.some((event) => event.row.type === "m.room.member");
-  if (membersChanged) section.summary = roomSummary(hs, window.roomId, viewer.userId);
+  if (summary) section.summary = summary;
 
   if (window.joined) {
-    section.ephemeral = { events: ephemeralEvents(hs, viewer.userId, window, typingSince) };
+    // room.ephemeral filters m.typing / m.receipt by type (spec: "Filtering", RoomFilter).
+    const ephemeral = ephemeralEvents(hs, viewer.userId, window, typingSince).filter((event) => typeIncluded(filter.room?.ephemeral, event.type));
+    section.ephemeral = { events: ephemeral };
     section.unread_notifications = { notification_count: unreadCount(hs, window.roomId, viewer.userId), highlight_count: 0 };
   }
   const accountData = hs.store.accountData
     .changed(viewer.userId, window.initial ? 0 : window.from, window.to)
-    .filter((row) => row.roomId === window.roomId);
+    .filter((row) => row.roomId === window.roomId && typeIncluded(filter.room?.account_data, row.type));
   section.account_data = { events: accountData.map((row) => ({ type: row.type, content: JSON.parse(row.content) })) };
   return section;
 }
 
 /** m.typing (when it changed) and m.receipt (receipts new since `from`). */
-function ephemeralEvents(hs: Homeserver, userId: string, window: RoomWindow, typingSince: number | null): unknown[] {
-  const events: unknown[] = [];
+function ephemeralEvents(hs: Homeserver, userId: string, window: RoomWindow, typingSince: number | null): { type: string; content: unknown }[] {
+  const events: { type: string; content: unknown }[] = [];
   if (typingSince === null || hs.typing.changedSince(window.roomId, typingSince)) {
     const users = hs.typing.usersIn(window.roomId);
     if (typingSince !== null || users.length > 0) events.push({ type: "m.typing", content: { user_ids: users } });

@@ -7,7 +7,7 @@ import { MatrixError, notFound } from "../../http/errors";
 import { toClientEvent } from "../../rooms/client-format";
 import { parseRoomEventFilter } from "../../rooms/event-filter";
 import { requireRoomId } from "../../rooms/ids";
-import { eventContext, joinedMembers, roomMembers, roomMessages, visibleState, visibleStateEvent } from "../../rooms/reading";
+import { eventContext, eventNearTimestamp, joinedMembers, roomMembers, roomMessages, visibleState, visibleStateEvent } from "../../rooms/reading";
 import { loadEvent } from "../../rooms/room-state";
 import { redactEvent, sendMessageEvent, sendStateEvent } from "../../rooms/send";
 import { parsePositionToken } from "../../rooms/tokens";
@@ -73,13 +73,17 @@ export function roomEventsApi(hs: Homeserver, prefix: string) {
       ({ params, query, requester }) => {
         const dir = query.dir ?? "b";
         if (dir !== "b" && dir !== "f") throw new MatrixError(400, "M_INVALID_PARAM", "dir must be 'b' or 'f'");
-        return roomMessages(hs, requireRoomId(params.roomId), viewerOf(requester), {
+        const response = roomMessages(hs, requireRoomId(params.roomId), viewerOf(requester), {
           from: query.from !== undefined ? parsePositionToken(query.from, "from") : undefined,
           to: query.to !== undefined ? parsePositionToken(query.to, "to") : undefined,
           dir,
           limit: limitOf(query.limit, 10),
           filter: parseRoomEventFilter(query.filter),
         });
+        // `start` "will be the same as the value given in `from`" (spec: message_pagination.yaml),
+        // a sync token included.
+        if (query.from !== undefined) response.start = query.from;
+        return response;
       },
       {
         params: t.Object({ roomId: t.String() }),
@@ -119,9 +123,8 @@ export function timestampToEventApi(hs: Homeserver) {
         const ts = Number(query.ts);
         if (!Number.isInteger(ts)) throw new MatrixError(400, "M_INVALID_PARAM", "ts must be an integer");
         if (query.dir !== "f" && query.dir !== "b") throw new MatrixError(400, "M_INVALID_PARAM", "dir must be 'b' or 'f'");
-        const row = hs.store.events.closestToTimestamp(roomId, ts, query.dir);
-        if (!row) throw notFound(`No event found ${query.dir === "f" ? "after" : "before"} ${ts}`);
-        const event = requireVisibleEvent(hs, requester.userId, loadEvent(hs, row.eventId), roomId);
+        const event = eventNearTimestamp(hs, roomId, requester.userId, ts, query.dir);
+        if (!event) throw notFound(`No event found ${query.dir === "f" ? "after" : "before"} ${ts}`);
         return { event_id: event.eventId, origin_server_ts: event.pdu.origin_server_ts };
       },
       { params: t.Object({ roomId: t.String() }), query: t.Object({ ts: t.String(), dir: t.String() }) },

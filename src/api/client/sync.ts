@@ -20,7 +20,7 @@ const MAX_TIMEOUT_MS = 5 * 60 * 1000;
 async function syncWithTimeout(hs: Homeserver, requester: Requester, request: SyncRequest, timeoutMs: number, signal: AbortSignal) {
   const deadline = Date.now() + timeoutMs;
   let result = buildSync(hs, requester, request);
-  while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted) {
+  while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
     await new Promise<void>((resolve) => {
       const done = () => {
         unregister();
@@ -62,15 +62,20 @@ export function syncApi(hs: Homeserver, prefix: string) {
         return syncWithTimeout(hs, requester, { since, filter, fullState, useStateAfter }, Math.min(timeout, MAX_TIMEOUT_MS), request.signal);
       },
       {
-        query: t.Object({
-          since: t.Optional(t.String()),
-          timeout: t.Optional(t.String()),
-          filter: t.Optional(t.String()),
-          full_state: t.Optional(t.String()),
-          set_presence: t.Optional(t.String()),
-          use_state_after: t.Optional(t.String()),
-          "org.matrix.msc4222.use_state_after": t.Optional(t.String()),
-        }),
+        // Other query parameters are ignored, not refused: Element Web adds a
+        // `_cacheBuster` to every /sync (../shared/clients/element-web.md).
+        query: t.Object(
+          {
+            since: t.Optional(t.String()),
+            timeout: t.Optional(t.String()),
+            filter: t.Optional(t.String()),
+            full_state: t.Optional(t.String()),
+            set_presence: t.Optional(t.String()),
+            use_state_after: t.Optional(t.String()),
+            "org.matrix.msc4222.use_state_after": t.Optional(t.String()),
+          },
+          { additionalProperties: true },
+        ),
       },
     )
     .put(
