@@ -59,11 +59,24 @@ describe("long-poll wakes", () => {
     const bobsRoom = await publicRoom(alice, [bob]);
     const otherRoom = await publicRoom(carol, []);
     const since = await settledToken(bob);
-    const polling = timedSync(bob, since, 1500);
-    await sleep(100);
-    await sendMessage(server, carol, otherRoom, "not for bob");
-    await sendMessage(server, carol, otherRoom, "still not for bob");
-    const { body, elapsed } = await polling;
+    // DESIGN.md: a commit wakes exactly the users it concerns. Count the times
+    // bob's waiting request is woken (the timeout is not a wake).
+    const notifier = server.hs.notifier;
+    const wait = notifier.wait;
+    let wakes = 0;
+    notifier.wait = (userId, wake) => wait.call(notifier, userId, userId === bob.user_id ? (pos) => (wakes++, wake(pos)) : wake);
+    let result;
+    try {
+      const polling = timedSync(bob, since, 1500);
+      await sleep(100);
+      await sendMessage(server, carol, otherRoom, "not for bob");
+      await sendMessage(server, carol, otherRoom, "still not for bob");
+      result = await polling;
+    } finally {
+      notifier.wait = wait;
+    }
+    expect(wakes).toBe(0);
+    const { body, elapsed } = result;
     expect(elapsed).toBeGreaterThanOrEqual(1300);
     expect(body.rooms.join).toEqual({});
     expect(body.rooms.join[otherRoom]).toBeUndefined();
@@ -107,6 +120,51 @@ describe("long-poll wakes", () => {
     const { body, elapsed } = await polling;
     expect(elapsed).toBeLessThan(2000);
     expect(body.to_device.events).toEqual([{ type: "org.example.ping", sender: alice.user_id, content: { n: 1 } }]);
+  });
+
+  test("an invite wakes the invitee; a kick wakes the one kicked", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const roomId = await createRoom(server, alice, { preset: "private_chat" });
+    let since = await settledToken(bob);
+    let polling = timedSync(bob, since, 5000);
+    await sleep(100);
+    await server.request("POST", `${CLIENT}/rooms/${encodeURIComponent(roomId)}/invite`, { token: alice.access_token, body: { user_id: bob.user_id } });
+    let result = await polling;
+    expect(result.elapsed).toBeLessThan(2000);
+    expect(result.body.rooms.invite[roomId]).toBeDefined();
+
+    await joinRoom(server, bob, roomId);
+    since = await settledToken(bob);
+    polling = timedSync(bob, since, 5000);
+    await sleep(100);
+    const kick = await server.request("POST", `${CLIENT}/rooms/${encodeURIComponent(roomId)}/kick`, { token: alice.access_token, body: { user_id: bob.user_id } });
+    expect(kick.status).toBe(200);
+    result = await polling;
+    expect(result.elapsed).toBeLessThan(2000);
+    expect(result.body.rooms.leave[roomId]?.timeline.events.at(-1)).toMatchObject({ type: "m.room.member", state_key: bob.user_id, content: { membership: "leave" } });
+  });
+
+  test("a receipt wakes the other members; account data wakes its owner's other devices", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const roomId = await publicRoom(alice, [bob]);
+    const eventId = await sendMessage(server, bob, roomId, "read this");
+    let since = await settledToken(bob);
+    let polling = timedSync(bob, since, 5000);
+    await sleep(100);
+    await server.request("POST", `${CLIENT}/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(eventId)}`, { token: alice.access_token, body: {} });
+    let result = await polling;
+    expect(result.elapsed).toBeLessThan(2000);
+    expect(ephemeral(result.body.rooms.join[roomId], "m.receipt")?.content[eventId]["m.read"][alice.user_id]).toBeDefined();
+
+    since = await settledToken(bob);
+    polling = timedSync(bob, since, 5000);
+    await sleep(100);
+    await server.request("PUT", `${CLIENT}/user/${encodeURIComponent(bob.user_id)}/account_data/org.example.setting`, { token: bob.access_token, body: { on: true } });
+    result = await polling;
+    expect(result.elapsed).toBeLessThan(2000);
+    expect(result.body.account_data.events).toEqual([{ type: "org.example.setting", content: { on: true } }]);
   });
 
   test("timeout=0 answers at once even with nothing new", async () => {

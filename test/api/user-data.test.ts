@@ -328,6 +328,20 @@ describe("send-to-device", () => {
     expect((await sync(server, bob, { since: body.next_batch })).to_device.events).toHaveLength(1);
   });
 
+  test("a long queue arrives in batches, in order, each message once", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const TOTAL = 150;
+    for (let i = 0; i < TOTAL; i++) await sendToDevice(alice, "org.example.batch", newTxnId(), { [bob.user_id]: { [bob.device_id]: { i } } });
+    const received: number[] = [];
+    let body = await sync(server, bob);
+    for (let round = 0; round < 10 && body.to_device.events.length > 0; round++) {
+      received.push(...body.to_device.events.map((event: any) => event.content.i));
+      body = await sync(server, bob, { since: body.next_batch });
+    }
+    expect(received).toEqual(Array.from({ length: TOTAL }, (_, i) => i));
+  });
+
   test("messages wait for their device until it syncs, whatever other devices do", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");
