@@ -13,6 +13,7 @@ for (const { target, outfile } of targets) {
   if (only && only !== "native" && target !== only) continue;
   if (only === "native" && target) continue;
   const targetFlag = target ? [`--target=${target}`] : [];
-  await $`bun build src/main.ts --compile --minify --sourcemap ${targetFlag} --outfile ${outfile}`;
+  // --bytecode: JavaScriptCore bytecode compiled ahead of time, for a faster start.
+  await $`bun build src/main.ts --compile --minify --bytecode --sourcemap ${targetFlag} --outfile ${outfile}`;
   console.log(`built ${outfile}`);
 }

@@ -1,7 +1,6 @@
 // Synapse-compatible shared-secret registration (Synapse admin API
 // "Shared-Secret Registration"): GET a nonce, then POST the account with an
 // HMAC-SHA1 over nonce, username, password and admin flag, keyed by the secret.
-import { createHmac } from "node:crypto";
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden } from "../http/errors";
 import { constantTimeEqual, randomString } from "../util/secrets";
@@ -45,7 +44,7 @@ export interface SharedSecretRegistration {
 }
 
 export function sharedSecretMac(secret: string, body: Omit<SharedSecretRegistration, "mac">): string {
-  const hmac = createHmac("sha1", secret);
+  const hmac = new Bun.CryptoHasher("sha1", secret);
   hmac.update(body.nonce).update("\x00").update(body.username).update("\x00").update(body.password);
   hmac.update("\x00").update(body.admin ? "admin" : "notadmin");
   if (body.user_type) hmac.update("\x00").update(body.user_type);

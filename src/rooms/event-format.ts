@@ -1,7 +1,6 @@
 // Persistent data units (PDUs) in the format of room versions 4+ (spec: Server-Server
 // API "PDUs", room version "Event format"), their content hash, reference hash
 // and event id, and the server's signature.
-import { createHash } from "node:crypto";
 import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from "../util/base64";
 import { canonicalJson } from "../util/canonical-json";
 import { signJson, type SigningKey } from "../util/signing";
@@ -29,7 +28,7 @@ export interface Pdu {
 export type UnsignedPdu = Omit<Pdu, "hashes" | "signatures"> & Partial<Pick<Pdu, "hashes" | "signatures">>;
 
 function sha256(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
+  return new Bun.CryptoHasher("sha256").update(text).digest() as Buffer;
 }
 
 /**

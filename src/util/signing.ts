@@ -1,9 +1,15 @@
 // ed25519 signing of JSON objects (spec appendix "Signing JSON"): the signature
 // covers the canonical JSON of the object without `signatures` and `unsigned`.
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { decodeBase64, encodeUnpaddedBase64 } from "./base64";
 import { canonicalJson } from "./canonical-json";
-import { randomBytes } from "node:crypto";
+
+// node:crypto (with the stream polyfills it pulls in) costs ~20 ms to load, so it
+// is loaded on the first signature rather than at start-up.
+let nodeCryptoModule: typeof import("node:crypto") | undefined;
+function nodeCrypto(): typeof import("node:crypto") {
+  return (nodeCryptoModule ??= require("node:crypto") as typeof import("node:crypto"));
+}
 
 export interface SigningKey {
   /** e.g. "ed25519:a_AbCd" */
@@ -20,15 +26,29 @@ const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "he
 // DER prefix of an SPKI ed25519 public key; the 32-byte key follows it.
 const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
+/** The key objects are derived from the seed when first used. */
 export function signingKeyFromSeed(keyId: string, seed: Uint8Array): SigningKey {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: "der", type: "pkcs8" });
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  return { keyId, seed, privateKey, publicKeyBase64: encodeUnpaddedBase64(spki.subarray(SPKI_ED25519_PREFIX.length)) };
+  let privateKey: KeyObject | undefined;
+  let publicKeyBase64: string | undefined;
+  return {
+    keyId,
+    seed,
+    get privateKey() {
+      return (privateKey ??= nodeCrypto().createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: "der", type: "pkcs8" }));
+    },
+    get publicKeyBase64() {
+      if (publicKeyBase64 === undefined) {
+        const spki = nodeCrypto().createPublicKey(this.privateKey).export({ format: "der", type: "spki" });
+        publicKeyBase64 = encodeUnpaddedBase64(spki.subarray(SPKI_ED25519_PREFIX.length));
+      }
+      return publicKeyBase64;
+    },
+  };
 }
 
 export function generateSigningKey(): SigningKey {
-  const version = `a_${encodeUnpaddedBase64(randomBytes(3)).replace(/[^A-Za-z0-9]/g, "x")}`;
-  return signingKeyFromSeed(`ed25519:${version}`, new Uint8Array(randomBytes(32)));
+  const version = `a_${encodeUnpaddedBase64(crypto.getRandomValues(new Uint8Array(3))).replace(/[^A-Za-z0-9]/g, "x")}`;
+  return signingKeyFromSeed(`ed25519:${version}`, crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** Synapse's signing.key line format: "ed25519 <version> <unpadded base64 seed>". */
@@ -47,7 +67,7 @@ export function parseSigningKeyFile(text: string): SigningKey {
 /** Returns a copy of `object` with this server's signature added under `signatures[serverName][keyId]`. */
 export function signJson<T extends Record<string, unknown>>(object: T, serverName: string, key: SigningKey): T {
   const { signatures, unsigned, ...signed } = object as Record<string, unknown>;
-  const signature = encodeUnpaddedBase64(sign(null, Buffer.from(canonicalJson(signed)), key.privateKey));
+  const signature = encodeUnpaddedBase64(nodeCrypto().sign(null, Buffer.from(canonicalJson(signed)), key.privateKey));
   const existing = (signatures as Record<string, Record<string, string>> | undefined) ?? {};
   const result: Record<string, unknown> = {
     ...object,
@@ -63,12 +83,12 @@ export function verifyJsonSignature(object: Record<string, unknown>, signer: str
   if (typeof signatureText !== "string") return false;
   const { signatures: _s, unsigned: _u, ...signed } = object;
   try {
-    const publicKey = createPublicKey({
+    const publicKey = nodeCrypto().createPublicKey({
       key: Buffer.concat([SPKI_ED25519_PREFIX, decodeBase64(publicKeyBase64)]),
       format: "der",
       type: "spki",
     });
-    return verify(null, Buffer.from(canonicalJson(signed)), publicKey, decodeBase64(signatureText));
+    return nodeCrypto().verify(null, Buffer.from(canonicalJson(signed)), publicKey, decodeBase64(signatureText));
   } catch {
     return false;
   }

@@ -346,7 +346,7 @@ describe("no 500s for bad input", () => {
     expect(keys).toContain("POST /_matrix/client/v3/register");
     expect(keys).toContain("POST /_matrix/client/v3/login");
     expect(keys).toContain("POST /_matrix/client/v3/refresh");
-    expect(keys).toContain("POST /_matrix/client/r0/account/password");
+    expect(keys).toContain("POST /_matrix/client/v3/account/password");
     expect(keys.length).toBeGreaterThan(15);
   });
 

@@ -83,14 +83,19 @@ describe("login, behind a trusted proxy", () => {
   });
   afterAll(() => server.stop());
 
-  const loginFrom = (address: string) =>
-    server.request("POST", LOGIN, { body: loginBody("carol"), headers: { "x-forwarded-for": `${address}, 192.0.2.1` } });
+  // The proxy appends the peer it saw; what comes before is whatever the client sent.
+  const loginFrom = (address: string, spoofed = "192.0.2.1") =>
+    server.request("POST", LOGIN, { body: loginBody("carol"), headers: { "x-forwarded-for": `${spoofed}, ${address}` } });
 
   test("each forwarded client address has its own bucket", async () => {
     expect((await loginFrom("10.0.0.1")).status).toBe(200);
     expect((await loginFrom("10.0.0.1")).status).toBe(200);
     expectRateLimited(await loginFrom("10.0.0.1"), 10_000);
     expect((await loginFrom("10.0.0.2")).status).toBe(200);
+  });
+
+  test("a client cannot escape its bucket by sending its own X-Forwarded-For entries", async () => {
+    expectRateLimited(await loginFrom("10.0.0.1", "198.51.100.7"), 10_000);
   });
 });
 
