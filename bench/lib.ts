@@ -1,0 +1,121 @@
+// Shared pieces of the load generators: a server process on a loopback port with
+// a file-backed data folder, a small Matrix client, and percentiles.
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+
+export function freePort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+export interface ServerProcess {
+  base: string;
+  dataDir: string;
+  proc: Bun.Subprocess<"ignore", "pipe", "inherit">;
+  /** SIGTERM and wait. */
+  stop(): Promise<number>;
+  /** SIGKILL: no chance to flush anything. */
+  kill9(): Promise<void>;
+}
+
+/** Starts `dist/homeserver` if built, else the sources through bun; on a file-backed data folder. */
+export async function startServerProcess(options: { dataDir?: string; binary?: string; args?: string[] } = {}): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "homeserver-bench-"));
+  const port = freePort();
+  const binary = options.binary ?? ((await Bun.file("dist/homeserver").exists()) ? "dist/homeserver" : "src");
+  const command = binary === "src" ? ["bun", "run", "src/main.ts"] : [binary];
+  const proc = Bun.spawn(
+    [...command, "serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--registration", "open", "--rate-limits", "off", ...(options.args ?? [])],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = proc.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("http://")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("server exited before it was ready");
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    dataDir,
+    proc,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+    kill9: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+}
+
+export function removeDataDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export class Client {
+  constructor(
+    readonly base: string,
+    public token = "",
+  ) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${this.base}/_matrix/client/v3${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+
+  static async register(base: string, username: string): Promise<Client & { userId: string }> {
+    const client = new Client(base) as Client & { userId: string };
+    const body = await client.call("POST", "/register", { username, password: "bench-password", auth: { type: "m.login.dummy" } });
+    client.token = body.access_token;
+    client.userId = body.user_id;
+    return client;
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+export function machine() {
+  return {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    bun: Bun.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Requests/s of a bare Bun.serve hello world in a child process, under the same concurrency: the ceiling. */
+export async function helloWorldCeiling(concurrency: number, total: number): Promise<number> {
+  const port = freePort();
+  const proc = Bun.spawn(["bun", "-e", `Bun.serve({hostname:"127.0.0.1",port:${port},fetch:()=>new Response('{"ok":true}',{headers:{"content-type":"application/json"}})});console.log("up")`], {
+    stdout: "pipe",
+  });
+  await proc.stdout.getReader().read();
+  const url = `http://127.0.0.1:${port}/`;
+  const perWorker = Math.ceil(total / concurrency);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = 0; i < perWorker; i++) await (await fetch(url, { method: "PUT", body: '{"msgtype":"m.text","body":"hello"}' })).text();
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  proc.kill();
+  await proc.exited;
+  return (perWorker * concurrency) / seconds;
+}

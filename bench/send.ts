@@ -1,0 +1,92 @@
+// Send throughput (issue: rooms and the event timeline): many concurrent senders
+// through the HTTP API into one room and into many rooms, on a file-backed SQLite
+// in WAL mode; p50/p99 send latency; the raw Bun.serve hello-world requests/s in
+// the same run as the ceiling; and durability: kill -9 in the middle of a load,
+// restart, and check that every event that got a 200 is there.
+//
+//   bun run bench/send.ts [--senders 50] [--messages 100] [--skip-kill]
+import { parseArgs } from "node:util";
+import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    senders: { type: "string", default: "50" },
+    messages: { type: "string", default: "100" },
+    "skip-kill": { type: "boolean", default: false },
+  },
+});
+const SENDERS = Number(values.senders);
+const PER_SENDER = Number(values.messages);
+
+async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: number) => string, perSender: number, acked?: { roomId: string; eventId: string }[]) {
+  const latencies: number[] = [];
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client, i) => {
+      const roomId = encodeURIComponent(roomOf(i));
+      for (let j = 0; j < perSender; j++) {
+        const t0 = performance.now();
+        try {
+          const { event_id } = await client.call("PUT", `/rooms/${roomId}/send/m.room.message/b${i}-${j}-${Date.now()}`, { msgtype: "m.text", body: `message ${j} from ${i}` });
+          latencies.push(performance.now() - t0);
+          acked?.push({ roomId: roomOf(i), eventId: event_id });
+        } catch {
+          failures++;
+          if (acked) return; // the server is gone (kill test)
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { messages: latencies.length, failures, seconds: +seconds.toFixed(2), perSecond: Math.round(latencies.length / seconds), p50Ms: +percentile(latencies, 0.5).toFixed(1), p99Ms: +percentile(latencies, 0.99).toFixed(1) };
+}
+
+async function setup(base: string, prefix: string) {
+  const clients = [];
+  for (let i = 0; i < SENDERS; i++) clients.push(await Client.register(base, `${prefix}${i}`));
+  const shared = (await clients[0]!.call("POST", "/createRoom", { preset: "public_chat" })).room_id as string;
+  for (const client of clients.slice(1)) await client.call("POST", `/join/${encodeURIComponent(shared)}`, {});
+  const own: string[] = [];
+  for (const client of clients) own.push((await client.call("POST", "/createRoom", { preset: "private_chat" })).room_id);
+  return { clients, shared, own };
+}
+
+const server = await startServerProcess();
+const { clients, shared, own } = await setup(server.base, "sender");
+await sendLoad(clients, () => shared, 5); // warm-up
+const oneRoom = await sendLoad(clients, () => shared, PER_SENDER);
+const manyRooms = await sendLoad(clients, (i) => own[i]!, PER_SENDER);
+await server.stop();
+removeDataDir(server.dataDir);
+
+const ceiling = Math.round(await helloWorldCeiling(SENDERS, SENDERS * PER_SENDER));
+
+let durability: Record<string, unknown> = { skipped: true };
+if (!values["skip-kill"]) {
+  const victim = await startServerProcess();
+  const setupKill = await setup(victim.base, "durable");
+  const acked: { roomId: string; eventId: string }[] = [];
+  const load = sendLoad(setupKill.clients, () => setupKill.shared, 100_000, acked);
+  await Bun.sleep(1500);
+  await victim.kill9();
+  await load;
+  const revived = await startServerProcess({ dataDir: victim.dataDir });
+  const reader = new Client(revived.base, setupKill.clients[0]!.token);
+  let missing = 0;
+  for (const { roomId, eventId } of acked) {
+    try {
+      await reader.call("GET", `/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(eventId)}`);
+    } catch {
+      missing++;
+    }
+  }
+  await revived.stop();
+  removeDataDir(victim.dataDir);
+  durability = { ackedBeforeKill: acked.length, missingAfterRestart: missing };
+}
+
+const report = { machine: machine(), senders: SENDERS, messagesPerSender: PER_SENDER, oneRoom, manyRooms, helloWorldRequestsPerSecond: ceiling, durability };
+console.log(JSON.stringify(report, null, 2));
