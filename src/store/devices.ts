@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import { accessTokens, devices, refreshTokens } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type DeviceRow = typeof devices.$inferSelect;
 export type AccessTokenRow = typeof accessTokens.$inferSelect;
@@ -8,11 +9,11 @@ export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 
 /** Devices and the credentials bound to them: removing a device removes its tokens. */
 export function createDevicesStore(db: Db) {
-  const tokenByHash = db
+  const tokenByHash = lazy(() => db
     .select()
     .from(accessTokens)
     .where(eq(accessTokens.tokenHash, sql.placeholder("tokenHash")))
-    .prepare();
+    .prepare());
 
   const deleteCredentials = (userId: string, deviceIds: string[]) => {
     db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), inArray(accessTokens.deviceId, deviceIds))).run();
@@ -55,7 +56,7 @@ export function createDevicesStore(db: Db) {
     },
 
     findAccessToken(tokenHash: string): AccessTokenRow | undefined {
-      return tokenByHash.get({ tokenHash }) as AccessTokenRow | undefined;
+      return tokenByHash().get({ tokenHash }) as AccessTokenRow | undefined;
     },
     insertAccessToken(token: AccessTokenRow): void {
       db.insert(accessTokens).values(token).run();

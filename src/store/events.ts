@@ -1,12 +1,13 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { events, eventTransactions } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
 export function createEventsStore(db: Db) {
-  const byId = db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare();
-  const insertRow = db
+  const byId = lazy(() => db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare());
+  const insertRow = lazy(() => db
     .insert(events)
     .values({
       streamPos: sql.placeholder("streamPos"),
@@ -23,8 +24,8 @@ export function createEventsStore(db: Db) {
       txnId: sql.placeholder("txnId"),
       containsUrl: sql.placeholder("containsUrl"),
     })
-    .prepare();
-  const txnLookup = db
+    .prepare());
+  const txnLookup = lazy(() => db
     .select({ eventId: eventTransactions.eventId })
     .from(eventTransactions)
     .where(
@@ -35,9 +36,9 @@ export function createEventsStore(db: Db) {
         eq(eventTransactions.txnId, sql.placeholder("txnId")),
       ),
     )
-    .prepare();
+    .prepare());
 
-  const insertTxn = db
+  const insertTxn = lazy(() => db
     .insert(eventTransactions)
     .values({
       userId: sql.placeholder("userId"),
@@ -46,22 +47,22 @@ export function createEventsStore(db: Db) {
       txnId: sql.placeholder("txnId"),
       eventId: sql.placeholder("eventId"),
     })
-    .prepare();
+    .prepare());
 
   // The latest stream position of each room, kept in step with insert(), so that
   // an incremental sync can skip rooms without news without a query.
   const latestByRoom = new Map<string, number>();
-  const latestStmt = db
+  const latestStmt = lazy(() => db
     .select({ pos: sql<number>`COALESCE(MAX(${events.streamPos}), 0)` })
     .from(events)
     .where(eq(events.roomId, sql.placeholder("roomId")))
-    .prepare();
+    .prepare());
 
   return {
     latestPos(roomId: string): number {
       let pos = latestByRoom.get(roomId);
       if (pos === undefined) {
-        pos = (latestStmt.get({ roomId }) as { pos: number }).pos;
+        pos = (latestStmt().get({ roomId }) as { pos: number }).pos;
         latestByRoom.set(roomId, pos);
       }
       return pos;
@@ -70,14 +71,14 @@ export function createEventsStore(db: Db) {
       latestByRoom.clear();
     },
     get(eventId: string): EventRow | undefined {
-      return byId.get({ eventId }) as EventRow | undefined;
+      return byId().get({ eventId }) as EventRow | undefined;
     },
     getMany(eventIds: string[]): EventRow[] {
       if (eventIds.length === 0) return [];
       return db.select().from(events).where(inArray(events.eventId, eventIds)).all();
     },
     insert(row: EventRow): void {
-      insertRow.run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
+      insertRow().run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
       if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
     },
     /** Stores the redacted PDU in place of the original: the content is gone from storage. */
@@ -132,10 +133,10 @@ export function createEventsStore(db: Db) {
         .get()!.n;
     },
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
-      return (txnLookup.get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
+      return (txnLookup().get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
     },
     recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
-      insertTxn.run(row);
+      insertTxn().run(row);
     },
   };
 }

@@ -1,25 +1,26 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { forgottenRooms, roomAliases, rooms } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type RoomRow = typeof rooms.$inferSelect;
 
 export function createRoomsStore(db: Db) {
-  const byId = db.select().from(rooms).where(eq(rooms.roomId, sql.placeholder("roomId"))).prepare();
-  const updateLastEvent = db
+  const byId = lazy(() => db.select().from(rooms).where(eq(rooms.roomId, sql.placeholder("roomId"))).prepare());
+  const updateLastEvent = lazy(() => db
     .update(rooms)
     .set({ lastEventId: sql.placeholder("eventId") as unknown as string, lastDepth: sql.placeholder("depth") as unknown as number })
     .where(eq(rooms.roomId, sql.placeholder("roomId")))
-    .prepare();
+    .prepare());
   return {
     get(roomId: string): RoomRow | undefined {
-      return byId.get({ roomId }) as RoomRow | undefined;
+      return byId().get({ roomId }) as RoomRow | undefined;
     },
     insert(room: { roomId: string; roomVersion: string; creator: string; createdTs: number }): void {
       db.insert(rooms).values(room).run();
     },
     setLastEvent(roomId: string, eventId: string, depth: number): void {
-      updateLastEvent.run({ roomId, eventId, depth });
+      updateLastEvent().run({ roomId, eventId, depth });
     },
     setPublished(roomId: string, published: boolean): void {
       db.update(rooms).set({ published }).where(eq(rooms.roomId, roomId)).run();

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import { currentState, stateHistory } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export interface StateEntry {
   type: string;
@@ -10,7 +11,7 @@ export interface StateEntry {
 
 /** Room state: current (a table) and at any stream position (state_history intervals). */
 export function createStateStore(db: Db) {
-  const closeInterval = db
+  const closeInterval = lazy(() => db
     .update(stateHistory)
     .set({ toPos: sql.placeholder("pos") as unknown as number })
     .where(
@@ -21,8 +22,8 @@ export function createStateStore(db: Db) {
         isNull(stateHistory.toPos),
       ),
     )
-    .prepare();
-  const openInterval = db
+    .prepare());
+  const openInterval = lazy(() => db
     .insert(stateHistory)
     .values({
       roomId: sql.placeholder("roomId"),
@@ -32,8 +33,8 @@ export function createStateStore(db: Db) {
       fromPos: sql.placeholder("pos"),
       toPos: null,
     })
-    .prepare();
-  const upsertCurrent = db
+    .prepare());
+  const upsertCurrent = lazy(() => db
     .insert(currentState)
     .values({
       roomId: sql.placeholder("roomId"),
@@ -46,22 +47,22 @@ export function createStateStore(db: Db) {
       target: [currentState.roomId, currentState.type, currentState.stateKey],
       set: { eventId: sql`excluded.event_id`, membership: sql`excluded.membership` },
     })
-    .prepare();
-  const membersOf = db
+    .prepare());
+  const membersOf = lazy(() => db
     .select({ userId: currentState.stateKey, membership: currentState.membership, eventId: currentState.eventId })
     .from(currentState)
     .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, "m.room.member")))
-    .prepare();
+    .prepare());
   // Joined members per room, kept in step with `set` (the one writer), so that
   // waking a room's members after each message costs no query.
   const joinedCache = new Map<string, Set<string>>();
   const JOINED_CACHE_ROOMS = 10_000;
-  const currentOne = db
+  const currentOne = lazy(() => db
     .select({ eventId: currentState.eventId })
     .from(currentState)
     .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type")), eq(currentState.stateKey, sql.placeholder("stateKey"))))
-    .prepare();
-  const atOne = db
+    .prepare());
+  const atOne = lazy(() => db
     .select({ eventId: stateHistory.eventId })
     .from(stateHistory)
     .where(
@@ -73,11 +74,11 @@ export function createStateStore(db: Db) {
         or(isNull(stateHistory.toPos), gt(stateHistory.toPos, sql.placeholder("pos"))),
       ),
     )
-    .prepare();
+    .prepare());
 
   return {
     currentEventId(roomId: string, type: string, stateKey: string): string | undefined {
-      return (currentOne.get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId;
+      return (currentOne().get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId;
     },
     current(roomId: string): StateEntry[] {
       return db
@@ -88,7 +89,7 @@ export function createStateStore(db: Db) {
     },
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
-      return (atOne.get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
+      return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
     },
     /** The whole state in force after the event at `pos`. */
     at(roomId: string, pos: number): StateEntry[] {
@@ -101,9 +102,9 @@ export function createStateStore(db: Db) {
     /** Records that the event at `pos` sets (type, stateKey); closes the interval of the one it replaces. */
     set(roomId: string, entry: StateEntry, pos: number, membership: string | null): void {
       const keys = { roomId, type: entry.type, stateKey: entry.stateKey };
-      closeInterval.run({ ...keys, pos });
-      openInterval.run({ ...keys, eventId: entry.eventId, pos });
-      upsertCurrent.run({ ...keys, eventId: entry.eventId, membership });
+      closeInterval().run({ ...keys, pos });
+      openInterval().run({ ...keys, eventId: entry.eventId, pos });
+      upsertCurrent().run({ ...keys, eventId: entry.eventId, membership });
       if (entry.type === "m.room.member") {
         const joined = joinedCache.get(roomId);
         if (joined && membership === "join") joined.add(entry.stateKey);
@@ -118,7 +119,7 @@ export function createStateStore(db: Db) {
       let joined = joinedCache.get(roomId);
       if (!joined) {
         if (joinedCache.size >= JOINED_CACHE_ROOMS) joinedCache.clear();
-        const rows = membersOf.all({ roomId }) as { userId: string; membership: string | null }[];
+        const rows = membersOf().all({ roomId }) as { userId: string; membership: string | null }[];
         joined = new Set(rows.filter((row) => row.membership === "join").map((row) => row.userId));
         joinedCache.set(roomId, joined);
       }
@@ -139,7 +140,7 @@ export function createStateStore(db: Db) {
     },
     /** Current members of a room and their membership. */
     members(roomId: string): { userId: string; membership: string; eventId: string }[] {
-      return membersOf.all({ roomId }) as { userId: string; membership: string; eventId: string }[];
+      return membersOf().all({ roomId }) as { userId: string; membership: string; eventId: string }[];
     },
   };
 }

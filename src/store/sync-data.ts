@@ -3,6 +3,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { accountData, filters, presence, receipts, toDeviceMessages } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type AccountDataRow = typeof accountData.$inferSelect;
 export type ReceiptRow = typeof receipts.$inferSelect;
@@ -25,12 +26,12 @@ export function createFiltersStore(db: Db) {
 
 export function createAccountDataStore(db: Db) {
   const latestByUser = new Map<string, number>();
-  const changedStmt = db
+  const changedStmt = lazy(() => db
     .select()
     .from(accountData)
     .where(and(eq(accountData.userId, sql.placeholder("userId")), gt(accountData.streamPos, sql.placeholder("from")), lte(accountData.streamPos, sql.placeholder("to"))))
     .orderBy(asc(accountData.streamPos))
-    .prepare();
+    .prepare());
   return {
     /** The latest account-data position of a user (kept in step with put()). */
     latestPos(userId: string): number {
@@ -57,7 +58,7 @@ export function createAccountDataStore(db: Db) {
     },
     /** Account data of a user changed in (from, to]; all of it when from is 0. */
     changed(userId: string, from: number, to: number): AccountDataRow[] {
-      return changedStmt.all({ userId, from, to }) as AccountDataRow[];
+      return changedStmt().all({ userId, from, to }) as AccountDataRow[];
     },
     all(userId: string, roomId: string): AccountDataRow[] {
       return db.select().from(accountData).where(and(eq(accountData.userId, userId), eq(accountData.roomId, roomId))).all();
@@ -112,20 +113,20 @@ export function createReceiptsStore(db: Db) {
 
 /** `markStream` records the stream position durably; it runs whenever rows are deleted. */
 export function createToDeviceStore(db: Db, markStream: () => void) {
-  const pendingStmt = db
+  const pendingStmt = lazy(() => db
     .select()
     .from(toDeviceMessages)
     .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), lte(toDeviceMessages.streamPos, sql.placeholder("to"))))
     .orderBy(asc(toDeviceMessages.streamPos))
     .limit(sql.placeholder("limit"))
-    .prepare();
+    .prepare());
   return {
     insert(row: ToDeviceRow): void {
       db.insert(toDeviceMessages).values(row).run();
     },
     /** Messages waiting for a device, oldest first, up to position `to`. */
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
-      return pendingStmt.all({ userId, deviceId, to, limit }) as ToDeviceRow[];
+      return pendingStmt().all({ userId, deviceId, to, limit }) as ToDeviceRow[];
     },
     /** The device has seen everything up to `upTo`: those messages are done. Returns how many were deleted. */
     acknowledge(userId: string, deviceId: string, upTo: number): number {

@@ -1,6 +1,7 @@
 import { and, asc, count, eq, like, sql, type SQL } from "drizzle-orm";
 import { users } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -14,10 +15,10 @@ export interface NewUser {
 }
 
 export function createUsersStore(db: Db) {
-  const byId = db.select().from(users).where(eq(users.userId, sql.placeholder("userId"))).prepare();
+  const byId = lazy(() => db.select().from(users).where(eq(users.userId, sql.placeholder("userId"))).prepare());
   return {
     get(userId: string): UserRow | undefined {
-      return byId.get({ userId }) as UserRow | undefined;
+      return byId().get({ userId }) as UserRow | undefined;
     },
     insert(user: NewUser): void {
       db.insert(users).values(user).run();
