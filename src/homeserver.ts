@@ -3,7 +3,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { UserInteractiveAuth } from "./accounts/uia";
-import type { Config } from "./config";
+import { ConfigError, type Config } from "./config";
+import { NewerSchemaError } from "./store/migrations";
 import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
 import { Notifier } from "./sync/notifier";
@@ -32,8 +33,24 @@ export interface Homeserver {
 
 export async function openHomeserver(config: Config, log: Logger = createLogger(config.log_level)): Promise<Homeserver> {
   const dataDir = config.ephemeral ? null : config.data_dir;
-  if (dataDir !== null) mkdirSync(dataDir, { recursive: true });
-  const store = openStore(dataDir === null ? ":memory:" : join(dataDir, "homeserver.db"));
+  // The folder holds password and token hashes and the signing key: owner only.
+  if (dataDir !== null) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  let store: Store;
+  try {
+    store = openStore(dataDir === null ? ":memory:" : join(dataDir, "homeserver.db"));
+  } catch (error) {
+    if (error instanceof NewerSchemaError) throw new ConfigError("data_dir", error.message);
+    throw error;
+  }
+  // User ids carry the server name: a data folder cannot change servers.
+  const existingUser = store.users.anyUserId();
+  if (existingUser !== undefined && !existingUser.endsWith(`:${config.server_name}`)) {
+    store.close();
+    throw new ConfigError(
+      "server_name",
+      `the data folder belongs to the server name of ${existingUser}, not ${config.server_name}; the server name cannot change once users exist`,
+    );
+  }
   const signingKey = await loadOrCreateSigningKey(dataDir);
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });

@@ -8,6 +8,9 @@ import refreshRotation from "../../schema/migrations/0002_refresh_rotation.sql" 
 import sync from "../../schema/migrations/0003_sync.sql" with { type: "text" };
 import streamMark from "../../schema/migrations/0004_stream_mark.sql" with { type: "text" };
 
+/** The database was written by a newer version of the server: refuse rather than damage it. */
+export class NewerSchemaError extends Error {}
+
 export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0000_accounts", sql: accounts },
   { name: "0001_rooms", sql: rooms },
@@ -19,7 +22,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
 export function migrate(sqlite: Database): void {
   const applied = (sqlite.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   if (applied > MIGRATIONS.length) {
-    throw new Error(
+    throw new NewerSchemaError(
       `the database was written by a newer version of this server (schema ${applied}, this binary knows ${MIGRATIONS.length})`,
     );
   }

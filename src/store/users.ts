@@ -23,6 +23,10 @@ export function createUsersStore(db: Db) {
     insert(user: NewUser): void {
       db.insert(users).values(user).run();
     },
+    /** Some user id, if there are users at all. */
+    anyUserId(): string | undefined {
+      return db.select({ userId: users.userId }).from(users).limit(1).get()?.userId;
+    },
     count(): number {
       return db.select({ n: count() }).from(users).get()!.n;
     },

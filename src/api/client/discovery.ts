@@ -13,9 +13,18 @@ export const SUPPORTED_SPEC_VERSIONS = [
 
 export const ROOM_VERSIONS = { default: "11", available: { "10": "stable", "11": "stable" } } as const;
 
-/** The URL clients should use: the configured public one, else the origin the request came in on. */
+/**
+ * The URL clients should use: the configured public one, else the origin the
+ * request came in on (with the scheme the trusted proxy reports, which may be https).
+ */
 export function clientBaseUrl(hs: Homeserver, request: Request): string {
-  return hs.config.public_baseurl?.replace(/\/+$/, "") ?? new URL(request.url).origin;
+  if (hs.config.public_baseurl) return hs.config.public_baseurl.replace(/\/+$/, "");
+  const url = new URL(request.url);
+  const proto = hs.config.x_forwarded ? request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() : undefined;
+  if (proto === "https" || proto === "http") url.protocol = `${proto}:`;
+  const host = request.headers.get("host");
+  if (host) url.host = host;
+  return url.origin;
 }
 
 export function discoveryApi(hs: Homeserver) {
