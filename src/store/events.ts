@@ -58,6 +58,47 @@ export function createEventsStore(db: Db) {
     .where(eq(events.roomId, sql.placeholder("roomId")))
     .prepare());
 
+  // Variable-length id lists go in as one JSON array, so the statement can be prepared once.
+  const manyById = lazy(() =>
+    db
+      .select()
+      .from(events)
+      .where(sql`${events.eventId} IN (SELECT value FROM json_each(${sql.placeholder("ids")}))`)
+      .prepare(),
+  );
+  const pageForwards = lazy(() =>
+    db
+      .select()
+      .from(events)
+      .where(and(eq(events.roomId, sql.placeholder("roomId")), gt(events.streamPos, sql.placeholder("fromPos")), lte(events.streamPos, sql.placeholder("toPos"))))
+      .orderBy(asc(events.streamPos))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  );
+  const pageBackwards = lazy(() =>
+    db
+      .select()
+      .from(events)
+      .where(and(eq(events.roomId, sql.placeholder("roomId")), lt(events.streamPos, sql.placeholder("fromPos")), gte(events.streamPos, sql.placeholder("toPos"))))
+      .orderBy(desc(events.streamPos))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  );
+  const unreadStmt = lazy(() =>
+    db
+      .select({ n: sql<number>`COUNT(*)` })
+      .from(events)
+      .where(
+        and(
+          eq(events.roomId, sql.placeholder("roomId")),
+          gt(events.streamPos, sql.placeholder("afterPos")),
+          sql`${events.sender} != ${sql.placeholder("userId")}`,
+          inArray(events.type, ["m.room.message", "m.room.encrypted"]),
+        ),
+      )
+      .prepare(),
+  );
+
   return {
     latestPos(roomId: string): number {
       let pos = latestByRoom.get(roomId);
@@ -75,7 +116,7 @@ export function createEventsStore(db: Db) {
     },
     getMany(eventIds: string[]): EventRow[] {
       if (eventIds.length === 0) return [];
-      return db.select().from(events).where(inArray(events.eventId, eventIds)).all();
+      return manyById().all({ ids: JSON.stringify(eventIds) }) as EventRow[];
     },
     insert(row: EventRow): void {
       insertRow().run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
@@ -90,16 +131,9 @@ export function createEventsStore(db: Db) {
      * it going backwards, up to `limit`, stopping at `toPos` (inclusive bound) if given.
      */
     page(roomId: string, options: { fromPos: number; dir: "f" | "b"; limit: number; toPos?: number }): EventRow[] {
-      const forwards = options.dir === "f";
-      const bounds = [eq(events.roomId, roomId), forwards ? gt(events.streamPos, options.fromPos) : lt(events.streamPos, options.fromPos)];
-      if (options.toPos !== undefined) bounds.push(forwards ? lte(events.streamPos, options.toPos) : gte(events.streamPos, options.toPos));
-      return db
-        .select()
-        .from(events)
-        .where(and(...bounds))
-        .orderBy(forwards ? asc(events.streamPos) : desc(events.streamPos))
-        .limit(options.limit)
-        .all();
+      const params = { roomId, fromPos: options.fromPos, limit: options.limit };
+      if (options.dir === "f") return pageForwards().all({ ...params, toPos: options.toPos ?? Number.MAX_SAFE_INTEGER }) as EventRow[];
+      return pageBackwards().all({ ...params, toPos: options.toPos ?? 0 }) as EventRow[];
     },
     /** The last event of a room at or before `pos`. */
     lastAtOrBefore(roomId: string, pos: number): EventRow | undefined {
@@ -119,18 +153,7 @@ export function createEventsStore(db: Db) {
 
     /** Messages (plain or encrypted) from others after `afterPos`: the unread count without push rules. */
     countUnread(roomId: string, userId: string, afterPos: number): number {
-      return db
-        .select({ n: sql<number>`COUNT(*)` })
-        .from(events)
-        .where(
-          and(
-            eq(events.roomId, roomId),
-            gt(events.streamPos, afterPos),
-            sql`${events.sender} != ${userId}`,
-            inArray(events.type, ["m.room.message", "m.room.encrypted"]),
-          ),
-        )
-        .get()!.n;
+      return (unreadStmt().get({ roomId, userId, afterPos }) as { n: number }).n;
     },
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
       return (txnLookup().get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;

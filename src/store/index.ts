@@ -50,6 +50,7 @@ export function openStore(path: string): Store {
   const events = createEventsStore(db);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
+  const presence = createPresenceStore(db);
   const stream = new StreamCounter(sqlite);
   let depth = 0;
   let pending: (() => void)[] = [];
@@ -67,7 +68,7 @@ export function openStore(path: string): Store {
         stream.rewind(positionAtStart);
       }
       // Write-through caches may hold rolled-back changes.
-      for (const cache of [state, events, receipts, accountData]) cache.dropCaches();
+      for (const cache of [state, events, receipts, accountData, presence]) cache.dropCaches();
       throw error;
     }
     depth--;
@@ -92,7 +93,7 @@ export function openStore(path: string): Store {
     accountData,
     receipts,
     toDevice: createToDeviceStore(db, () => stream.mark(sqlite)),
-    presence: createPresenceStore(db),
+    presence,
     transaction,
     afterCommit: (effect) => {
       if (depth === 0) effect();

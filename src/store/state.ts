@@ -53,6 +53,26 @@ export function createStateStore(db: Db) {
     .from(currentState)
     .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, "m.room.member")))
     .prepare());
+  const stateAt = lazy(() =>
+    db
+      .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
+      .from(stateHistory)
+      .where(
+        and(
+          eq(stateHistory.roomId, sql.placeholder("roomId")),
+          lte(stateHistory.fromPos, sql.placeholder("pos")),
+          or(isNull(stateHistory.toPos), gt(stateHistory.toPos, sql.placeholder("pos"))),
+        ),
+      )
+      .prepare(),
+  );
+  const roomsOfUser = lazy(() =>
+    db
+      .select({ roomId: currentState.roomId, membership: currentState.membership, eventId: currentState.eventId })
+      .from(currentState)
+      .where(and(eq(currentState.type, "m.room.member"), eq(currentState.stateKey, sql.placeholder("userId"))))
+      .prepare(),
+  );
   // Joined members per room, kept in step with `set` (the one writer), so that
   // waking a room's members after each message costs no query.
   const joinedCache = new Map<string, Set<string>>();
@@ -93,11 +113,7 @@ export function createStateStore(db: Db) {
     },
     /** The whole state in force after the event at `pos`. */
     at(roomId: string, pos: number): StateEntry[] {
-      return db
-        .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
-        .from(stateHistory)
-        .where(and(eq(stateHistory.roomId, roomId), lte(stateHistory.fromPos, pos), or(isNull(stateHistory.toPos), gt(stateHistory.toPos, pos))))
-        .all();
+      return stateAt().all({ roomId, pos }) as StateEntry[];
     },
     /** Records that the event at `pos` sets (type, stateKey); closes the interval of the one it replaces. */
     set(roomId: string, entry: StateEntry, pos: number, membership: string | null): void {
@@ -130,13 +146,9 @@ export function createStateStore(db: Db) {
       joinedCache.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
-    roomsWithMembership(userId: string, memberships: string[]): { roomId: string; membership: string }[] {
-      return db
-        .select({ roomId: currentState.roomId, membership: currentState.membership })
-        .from(currentState)
-        .where(and(eq(currentState.type, "m.room.member"), eq(currentState.stateKey, userId)))
-        .all()
-        .filter((row): row is { roomId: string; membership: string } => row.membership !== null && memberships.includes(row.membership));
+    roomsWithMembership(userId: string, memberships: string[]): { roomId: string; membership: string; eventId: string }[] {
+      return (roomsOfUser().all({ userId }) as { roomId: string; membership: string | null; eventId: string }[])
+        .filter((row): row is { roomId: string; membership: string; eventId: string } => row.membership !== null && memberships.includes(row.membership));
     },
     /** Current members of a room and their membership. */
     members(roomId: string): { userId: string; membership: string; eventId: string }[] {

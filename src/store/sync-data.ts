@@ -67,6 +67,28 @@ export function createAccountDataStore(db: Db) {
 }
 
 export function createReceiptsStore(db: Db) {
+  const receiptOf = lazy(() =>
+    db
+      .select()
+      .from(receipts)
+      .where(
+        and(
+          eq(receipts.roomId, sql.placeholder("roomId")),
+          eq(receipts.receiptType, sql.placeholder("receiptType")),
+          eq(receipts.userId, sql.placeholder("userId")),
+          eq(receipts.threadId, sql.placeholder("threadId")),
+        ),
+      )
+      .prepare(),
+  );
+  const changedInRoom = lazy(() =>
+    db
+      .select()
+      .from(receipts)
+      .where(and(eq(receipts.roomId, sql.placeholder("roomId")), gt(receipts.streamPos, sql.placeholder("from")), lte(receipts.streamPos, sql.placeholder("to"))))
+      .orderBy(asc(receipts.streamPos))
+      .prepare(),
+  );
   // Latest receipt position per room, kept in step with put() (see events.latestPos).
   const latestByRoom = new Map<string, number>();
   return {
@@ -92,27 +114,26 @@ export function createReceiptsStore(db: Db) {
         .run();
     },
     get(roomId: string, receiptType: string, userId: string, threadId: string): ReceiptRow | undefined {
-      return db
-        .select()
-        .from(receipts)
-        .where(and(eq(receipts.roomId, roomId), eq(receipts.receiptType, receiptType), eq(receipts.userId, userId), eq(receipts.threadId, threadId)))
-        .get();
+      return receiptOf().get({ roomId, receiptType, userId, threadId }) as ReceiptRow | undefined;
     },
-    /** Receipts in the given rooms changed in (from, to]. */
-    changed(roomIds: string[], from: number, to: number): ReceiptRow[] {
-      if (roomIds.length === 0) return [];
-      return db
-        .select()
-        .from(receipts)
-        .where(and(inArray(receipts.roomId, roomIds), gt(receipts.streamPos, from), lte(receipts.streamPos, to)))
-        .orderBy(asc(receipts.streamPos))
-        .all();
+    /** Receipts in a room changed in (from, to]. */
+    changed(roomId: string, from: number, to: number): ReceiptRow[] {
+      if (this.latestPos(roomId) <= from) return [];
+      return changedInRoom().all({ roomId, from, to }) as ReceiptRow[];
     },
   };
 }
 
 /** `markStream` records the stream position durably; it runs whenever rows are deleted. */
 export function createToDeviceStore(db: Db, markStream: () => void) {
+  const anyUpTo = lazy(() =>
+    db
+      .select({ pos: toDeviceMessages.streamPos })
+      .from(toDeviceMessages)
+      .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), lte(toDeviceMessages.streamPos, sql.placeholder("upTo"))))
+      .limit(1)
+      .prepare(),
+  );
   const pendingStmt = lazy(() => db
     .select()
     .from(toDeviceMessages)
@@ -130,6 +151,8 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
     },
     /** The device has seen everything up to `upTo`: those messages are done. Returns how many were deleted. */
     acknowledge(userId: string, deviceId: string, upTo: number): number {
+      // Most syncs have nothing to acknowledge: find that out without a write.
+      if (!anyUpTo().get({ userId, deviceId, upTo })) return 0;
       return db.transaction(() => {
         const deleted = db
           .delete(toDeviceMessages)
@@ -149,11 +172,22 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
 }
 
 export function createPresenceStore(db: Db) {
+  const changedStmt = lazy(() =>
+    db
+      .select()
+      .from(presence)
+      .where(and(gt(presence.streamPos, sql.placeholder("from")), lte(presence.streamPos, sql.placeholder("to"))))
+      .prepare(),
+  );
+  // The latest presence position, kept in step with put(), so that a sync with no
+  // presence news runs no query.
+  let latest: number | undefined;
   return {
     get(userId: string): PresenceRow | undefined {
       return db.select().from(presence).where(eq(presence.userId, userId)).get();
     },
     put(row: PresenceRow): void {
+      if (latest !== undefined) latest = Math.max(latest, row.streamPos);
       db.insert(presence)
         .values(row)
         .onConflictDoUpdate({ target: presence.userId, set: { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos } })
@@ -161,10 +195,14 @@ export function createPresenceStore(db: Db) {
     },
     /** Presence changed in (from, to], of everyone (callers keep those the user may see). */
     changed(from: number, to: number): PresenceRow[] {
-      return db.select().from(presence).where(and(gt(presence.streamPos, from), lte(presence.streamPos, to))).all();
+      if (this.latestPos() <= from) return [];
+      return changedStmt().all({ from, to }) as PresenceRow[];
     },
     latestPos(): number {
-      return db.select({ pos: sql<number>`COALESCE(MAX(${presence.streamPos}), 0)` }).from(presence).get()!.pos;
+      return (latest ??= db.select({ pos: sql<number>`COALESCE(MAX(${presence.streamPos}), 0)` }).from(presence).get()!.pos);
+    },
+    dropCaches(): void {
+      latest = undefined;
     },
   };
 }

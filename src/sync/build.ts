@@ -65,24 +65,38 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   const leave: Record<string, unknown> = {};
   const knock: Record<string, unknown> = {};
 
+  // Account data of the window, read once and handed to each room by id.
+  const accountFrom = initial ? 0 : since!.pos;
+  const accountRows = store.accountData.latestPos(userId) > accountFrom ? store.accountData.changed(userId, accountFrom, now) : [];
+  const roomAccountData = new Map<string, typeof accountRows>();
+  for (const row of accountRows) {
+    if (row.roomId === "") continue;
+    const rows = roomAccountData.get(row.roomId);
+    if (rows) rows.push(row);
+    else roomAccountData.set(row.roomId, [row]);
+  }
+  options.roomAccountData = roomAccountData;
+  options.initialSync = initial;
+
   const memberships = store.state.roomsWithMembership(userId, ["join", "invite", "leave", "ban", "knock"]);
   const forgotten = store.rooms.forgottenAmong(userId, memberships.filter((m) => m.membership === "leave" || m.membership === "ban").map((m) => m.roomId));
 
-  for (const { roomId, membership } of memberships) {
+  for (const { roomId, membership, eventId: memberEventId } of memberships) {
     if (!roomIncluded(request.filter, roomId)) continue;
-    const memberEventId = store.state.currentEventId(roomId, "m.room.member", userId)!;
     const memberEvent = loadEvent(hs, memberEventId)!;
     const memberPos = memberEvent.row.streamPos;
-    const sinceMembership = since ? membershipAt(hs, roomId, userId, since.pos) : "leave";
+    // The membership at the token equals the current one when the user's member
+    // event is older than the token: only newer ones need the lookup.
+    const sinceMembership = since === null ? "leave" : memberPos <= since.pos ? membership : membershipAt(hs, roomId, userId, since.pos);
 
     if (membership === "join") {
       let window: RoomWindow;
       // Left and joined again since the token: the client dropped the room when it
       // saw the leave (or never saw it), so it gets the room afresh, as Synapse
       // does ("newly joined"): full state, or changes made while away are lost.
-      if (initial || sinceMembership !== "join" || leftAndRejoinedSince(hs, memberEvent, since!.pos)) {
+      if (initial || sinceMembership !== "join" || (memberPos > since!.pos && leftAndRejoinedSince(hs, memberEvent, since!.pos))) {
         // Initial sync, full_state, or joined since the token: the whole room.
-        window = { roomId, from: 0, to: now, initial: true, joined: true };
+        window = { roomId, from: 0, to: now, initial: true, joined: true, joinedAt: memberPos };
       } else {
         const news =
           store.events.latestPos(roomId) > since!.pos ||
@@ -90,7 +104,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
           store.accountData.latestPos(userId) > since!.pos ||
           hs.typing.changedSince(roomId, since!.typing);
         if (!news) continue;
-        window = { roomId, from: since!.pos, to: now, initial: false, joined: true };
+        window = { roomId, from: since!.pos, to: now, initial: false, joined: true, joinedAt: memberPos };
       }
       const section = roomSection(hs, viewer, window, options, initial ? null : since!.typing);
       if (!window.initial && isEmptyRoomSection(section)) continue;
@@ -119,8 +133,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   }
 
   // Global account data.
-  const accountEvents = store.accountData
-    .changed(userId, initial ? 0 : since!.pos, now)
+  const accountEvents = accountRows
     .filter((row) => row.roomId === "" && typeIncluded(request.filter.account_data, row.type))
     .map((row) => ({ type: row.type, content: JSON.parse(row.content) }));
 

@@ -7,6 +7,7 @@ import { loadEvent, storedEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
 import { canSeeEvent } from "../rooms/visibility";
 import type { StateEntry } from "../store/state";
+import type { AccountDataRow } from "../store/sync-data";
 import { applyEventFields, typeIncluded, type Filter } from "./filter";
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -23,6 +24,11 @@ export interface RoomWindow {
   initial: boolean;
   /** The user is joined now (current members are not peekers for history visibility). */
   joined: boolean;
+  /**
+   * Stream position of the user's current join when joined: every later event
+   * was sent while they were in the room, so it is visible without a lookup.
+   */
+  joinedAt?: number;
   /**
    * A left room's section: the event that took the user out, and whether they
    * were joined until then ("After a user has left a room, they may see any
@@ -55,7 +61,8 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
       if (filter && !eventMatchesFilter(event, filter)) continue;
       // The departure itself always ends a left room's timeline ("up to the point
       // when the user left", spec: sync.yaml `leave`), whatever the history visibility.
-      if (event.eventId !== window.departure?.eventId && !canSeeEvent(hs, viewer.userId, event, joinedSince)) continue;
+      const sentWhileJoined = window.joinedAt !== undefined && row.streamPos > window.joinedAt;
+      if (!sentWhileJoined && event.eventId !== window.departure?.eventId && !canSeeEvent(hs, viewer.userId, event, joinedSince)) continue;
       picked.push(event);
       if (picked.length === limit) break;
     }
@@ -164,6 +171,10 @@ function unreadCount(hs: Homeserver, roomId: string, userId: string): number {
 export interface SyncOptions {
   filter: Filter;
   useStateAfter: boolean;
+  /** Room account data changed in the sync's window, by room (read once per sync). */
+  roomAccountData?: Map<string, AccountDataRow[]>;
+  /** An initial (or full_state) sync: roomAccountData then holds everything. */
+  initialSync?: boolean;
 }
 
 /** A joined (or left: `joined` false) room's section. */
@@ -230,9 +241,14 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     section.ephemeral = { events: ephemeral };
     section.unread_notifications = { notification_count: unreadCount(hs, window.roomId, viewer.userId), highlight_count: 0 };
   }
-  const accountData = hs.store.accountData
-    .changed(viewer.userId, window.initial ? 0 : window.from, window.to)
-    .filter((row) => row.roomId === window.roomId && typeIncluded(filter.room?.account_data, row.type));
+  const accountFrom = window.initial ? 0 : window.from;
+  // A room seen afresh in an incremental sync needs its account data from the start.
+  const accountRows = window.initial && options.roomAccountData !== undefined && !options.initialSync
+    ? hs.store.accountData.all(viewer.userId, window.roomId)
+    : (options.roomAccountData?.get(window.roomId) ?? []);
+  const accountData = accountRows.filter(
+    (row) => row.streamPos > accountFrom && row.streamPos <= window.to && typeIncluded(filter.room?.account_data, row.type),
+  );
   section.account_data = { events: accountData.map((row) => ({ type: row.type, content: JSON.parse(row.content) })) };
   return section;
 }
@@ -244,7 +260,7 @@ function ephemeralEvents(hs: Homeserver, userId: string, window: RoomWindow, typ
     const users = hs.typing.usersIn(window.roomId);
     if (typingSince !== null || users.length > 0) events.push({ type: "m.typing", content: { user_ids: users } });
   }
-  const receipts = hs.store.receipts.changed([window.roomId], window.initial ? 0 : window.from, window.to);
+  const receipts = hs.store.receipts.changed(window.roomId, window.initial ? 0 : window.from, window.to);
   const content: Record<string, Record<string, Record<string, Record<string, unknown>>>> = {};
   for (const receipt of receipts) {
     // Private read receipts go to their owner only (spec: "Private read receipts").

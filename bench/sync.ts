@@ -1,0 +1,206 @@
+// Sync benchmarks (issue: sync):
+//  (a) fan-out: N long-polling clients joined to one room, one message sent: time
+//      until every client has it; then messages at a steady rate with every client
+//      syncing in a loop: do they all keep up (every message, bounded lag)?
+//  (b) initial sync of a user in 500 rooms of 50 events each, lazy-loading filter,
+//      timeline limit 10;
+//  (c) incremental sync with nothing new: requests/s, against a Bun.serve hello
+//      world under the same concurrency;
+//  (d) server memory (RSS) with the N clients of (a) connected and waiting.
+//
+//   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--rooms 500]
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
+
+// fetch keeps at most 256 connections per host unless told otherwise; the
+// clients of (a) each hold one open, so re-run with a higher limit.
+if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
+  const child = Bun.spawn(["bun", "run", import.meta.path, ...Bun.argv.slice(2)], {
+    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  process.exit(await child.exited);
+}
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    clients: { type: "string", default: "1000" },
+    rate: { type: "string", default: "100" },
+    seconds: { type: "string", default: "10" },
+    rooms: { type: "string", default: "500" },
+    "events-per-room": { type: "string", default: "50" },
+  },
+});
+const CLIENTS = Number(values.clients);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const ROOMS = Number(values.rooms);
+const EVENTS_PER_ROOM = Number(values["events-per-room"]);
+
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? +(Number(match[1]) / 1024).toFixed(1) : NaN;
+}
+
+/** Registers without a password: no argon2id, so a thousand accounts take seconds. */
+async function quickUser(base: string, name: string): Promise<Client & { userId: string }> {
+  const client = new Client(base) as Client & { userId: string };
+  const body = await client.call("POST", "/register", { username: name, auth: { type: "m.login.dummy" } });
+  client.token = body.access_token;
+  client.userId = body.user_id;
+  return client;
+}
+
+async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < count; start += size) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
+  }
+  return out;
+}
+
+// ---------- (a) fan-out and (d) memory ----------
+async function fanOut() {
+  const server = await startServerProcess();
+  const rssIdle = rssMiB(server.proc.pid);
+  const sender = await quickUser(server.base, "announcer");
+  const roomId = (await sender.call("POST", "/createRoom", { preset: "public_chat" })).room_id as string;
+  const room = encodeURIComponent(roomId);
+  const clients = await inBatches(CLIENTS, 50, (i) => quickUser(server.base, `listener${i}`));
+  await inBatches(CLIENTS, 50, (i) => clients[i]!.call("POST", `/join/${room}`, {}));
+  const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1 }, state: { lazy_load_members: true } }, presence: { types: [] } }));
+  const tokens = await inBatches(CLIENTS, 50, async (i) => (await clients[i]!.call("GET", `/sync?filter=${filter}&set_presence=offline`)).next_batch as string);
+
+  // Every client long-polls in a loop and notes when each message body arrives.
+  const sentAt = new Map<string, number>();
+  const received: Map<string, number>[] = clients.map(() => new Map());
+  let running = true;
+  const loops = clients.map(async (client, i) => {
+    let since = tokens[i]!;
+    while (running) {
+      const response = await client.call("GET", `/sync?since=${since}&timeout=30000&filter=${filter}&set_presence=offline`).catch(() => null);
+      if (!response) continue;
+      since = response.next_batch;
+      const now = performance.now();
+      for (const event of response.rooms?.join?.[roomId]?.timeline?.events ?? []) {
+        if (event.type === "m.room.message" && !received[i]!.has(event.content.body)) received[i]!.set(event.content.body, now);
+      }
+    }
+  });
+  await Bun.sleep(2000); // let every long-poll reach the server
+  const rssWaiting = rssMiB(server.proc.pid);
+
+  const send = async (body: string) => {
+    sentAt.set(body, performance.now());
+    await sender.call("PUT", `/rooms/${room}/send/m.room.message/${encodeURIComponent(body)}`, { msgtype: "m.text", body });
+  };
+  const waitFor = async (bodies: string[], timeoutMs: number) => {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && !received.every((map) => bodies.every((b) => map.has(b)))) await Bun.sleep(20);
+  };
+
+  // One message to everyone.
+  await send("first");
+  await waitFor(["first"], 30_000);
+  const single = received.map((map) => (map.get("first") ?? Infinity) - sentAt.get("first")!).sort((a, b) => a - b);
+
+  // A steady rate.
+  const bodies: string[] = [];
+  const started = performance.now();
+  for (let n = 0; n < RATE * SECONDS; n++) {
+    const due = started + (n * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    const body = `steady-${n}`;
+    bodies.push(body);
+    void send(body);
+  }
+  const sendSeconds = (performance.now() - started) / 1000;
+  await waitFor(bodies, 60_000);
+  const lags: number[] = [];
+  let missing = 0;
+  for (const map of received) {
+    for (const body of bodies) {
+      const at = map.get(body);
+      if (at === undefined) missing++;
+      else lags.push(at - sentAt.get(body)!);
+    }
+  }
+  lags.sort((a, b) => a - b);
+  const rssAfter = rssMiB(server.proc.pid);
+  running = false;
+  await server.stop();
+  await Promise.race([Promise.all(loops), Bun.sleep(5000)]);
+  removeDataDir(server.dataDir);
+  return {
+    clients: CLIENTS,
+    oneMessage: { p50Ms: +percentile(single, 0.5).toFixed(1), p99Ms: +percentile(single, 0.99).toFixed(1), maxMs: +single.at(-1)!.toFixed(1) },
+    steady: {
+      messages: bodies.length,
+      targetPerSecond: RATE,
+      achievedPerSecond: Math.round(bodies.length / sendSeconds),
+      deliveries: lags.length,
+      missing,
+      lagP50Ms: +percentile(lags, 0.5).toFixed(1),
+      lagP99Ms: +percentile(lags, 0.99).toFixed(1),
+    },
+    memory: { rssIdleMiB: rssIdle, rssWithClientsWaitingMiB: rssWaiting, rssAfterSteadyLoadMiB: rssAfter },
+  };
+}
+
+// ---------- (b) initial sync in many rooms and (c) idle incremental sync ----------
+async function manyRooms() {
+  const server = await startServerProcess();
+  const user = await quickUser(server.base, "busy");
+  const friend = await quickUser(server.base, "friend");
+  const roomIds = await inBatches(ROOMS, 20, async (i) => {
+    const roomId = (await user.call("POST", "/createRoom", { preset: "public_chat", name: `Room ${i}` })).room_id as string;
+    await friend.call("POST", `/join/${encodeURIComponent(roomId)}`, {});
+    return roomId;
+  });
+  // createRoom + a join make 8 events; fill each room up to EVENTS_PER_ROOM.
+  await inBatches(ROOMS, 20, async (i) => {
+    const room = encodeURIComponent(roomIds[i]!);
+    for (let n = 8; n < EVENTS_PER_ROOM; n++) {
+      const who = n % 2 === 0 ? user : friend;
+      await who.call("PUT", `/rooms/${room}/send/m.room.message/fill-${i}-${n}`, { msgtype: "m.text", body: `message ${n}` });
+    }
+  });
+  const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 10 }, state: { lazy_load_members: true } } }));
+  const initial: number[] = [];
+  let nextBatch = "";
+  let joined = 0;
+  for (let run = 0; run < 5; run++) {
+    const t0 = performance.now();
+    const response = await user.call("GET", `/sync?filter=${filter}`);
+    initial.push(performance.now() - t0);
+    nextBatch = response.next_batch;
+    joined = Object.keys(response.rooms.join).length;
+  }
+  initial.sort((a, b) => a - b);
+
+  // (c) nothing new: timeout=0 incremental syncs, 50 at a time.
+  const concurrency = 50;
+  const total = 5000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let n = 0; n < total / concurrency; n++) await user.call("GET", `/sync?since=${nextBatch}&timeout=0&filter=${filter}`);
+    }),
+  );
+  const idlePerSecond = Math.round(total / ((performance.now() - started) / 1000));
+  await server.stop();
+  removeDataDir(server.dataDir);
+  const ceiling = Math.round(await helloWorldCeiling(concurrency, total));
+  return {
+    initialSync: { rooms: joined, eventsPerRoom: EVENTS_PER_ROOM, medianMs: +percentile(initial, 0.5).toFixed(1), minMs: +initial[0]!.toFixed(1), maxMs: +initial.at(-1)!.toFixed(1) },
+    idleIncrementalSync: { requestsPerSecond: idlePerSecond, helloWorldRequestsPerSecond: ceiling, ratio: +(idlePerSecond / ceiling).toFixed(2) },
+  };
+}
+
+const rooms = await manyRooms();
+const fan = await fanOut();
+console.log(JSON.stringify({ machine: machine(), ...rooms, fanOut: fan }, null, 2));
