@@ -126,6 +126,14 @@ export function createReceiptsStore(db: Db) {
 
 /** `markStream` records the stream position durably; it runs whenever rows are deleted. */
 export function createToDeviceStore(db: Db, markStream: () => void) {
+  const anyAfter = lazy(() =>
+    db
+      .select({ pos: toDeviceMessages.streamPos })
+      .from(toDeviceMessages)
+      .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), gt(toDeviceMessages.streamPos, sql.placeholder("after"))))
+      .limit(1)
+      .prepare(),
+  );
   const anyUpTo = lazy(() =>
     db
       .select({ pos: toDeviceMessages.streamPos })
@@ -148,6 +156,10 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
     /** Messages waiting for a device, oldest first, up to position `to`. */
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
       return pendingStmt().all({ userId, deviceId, to, limit }) as ToDeviceRow[];
+    },
+    /** Whether a message for the device waits after position `after`. */
+    hasAfter(userId: string, deviceId: string, after: number): boolean {
+      return anyAfter().get({ userId, deviceId, after }) != null;
     },
     /** The device has seen everything up to `upTo`: those messages are done. Returns how many were deleted. */
     acknowledge(userId: string, deviceId: string, upTo: number): number {

@@ -60,6 +60,19 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   const initial = since === null || request.fullState;
   const options: SyncOptions = { filter: request.filter, useStateAfter: request.useStateAfter };
 
+  // Nothing concerned the user since the token (the notifier hears of every such
+  // write) and no send-to-device message waits: answer without visiting the rooms.
+  if (
+    since !== null &&
+    !request.fullState &&
+    hs.notifier.nothingSince(userId, since.pos, since.typing) &&
+    !store.toDevice.hasAfter(userId, requester.deviceId, since.toDevice)
+  ) {
+    // Syncing with the token still acknowledges the messages it delivered.
+    store.toDevice.acknowledge(userId, requester.deviceId, since.toDevice);
+    return { response: emptyResponse(formatSyncToken({ pos: now, typing: typingSerial, toDevice: since.toDevice })), empty: true };
+  }
+
   const join: Record<string, unknown> = {};
   const invite: Record<string, unknown> = {};
   const leave: Record<string, unknown> = {};
@@ -163,6 +176,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
     accountEvents.length === 0 &&
     toDevice.length === 0 &&
     presence.length === 0;
+  if (empty && since !== null && !request.fullState) hs.notifier.recordQuiet(userId, since.pos);
   return { response, empty };
 }
 
@@ -174,4 +188,16 @@ function isEmptyRoomSection(section: Record<string, any>): boolean {
     (section.ephemeral?.events.length ?? 0) === 0 &&
     section.account_data.events.length === 0
   );
+}
+
+function emptyResponse(nextBatch: string) {
+  return {
+    next_batch: nextBatch,
+    rooms: { join: {}, invite: {}, leave: {}, knock: {} },
+    account_data: { events: [] },
+    presence: { events: [] },
+    to_device: { events: [] },
+    device_lists: { changed: [], left: [] },
+    device_one_time_keys_count: {},
+  };
 }

@@ -1,11 +1,22 @@
 // Tells whoever waits for changes (long-polling /sync) that something was
 // committed. Waiters register per user; a change names the users it concerns, so
 // the cost of a message is O(members of its room), never O(all waiters).
+//
+// Every write that a user's sync would show calls notify() with that user, so the
+// notifier also knows the last stream position (and typing serial) that concerned
+// each user. A sync whose token is at or past both has nothing to show and can
+// answer without looking at the user's rooms.
 
 export type Wake = (position: number) => void;
 
 export class Notifier {
   private readonly waiters = new Map<string, Set<Wake>>();
+  /** The last stream position that concerned each user (since this process started). */
+  private readonly lastPosition = new Map<string, number>();
+  /** The last typing serial that concerned each user. */
+  private readonly lastTyping = new Map<string, number>();
+  /** Users known to have had nothing since the position given (learned from an empty sync). */
+  private readonly quietFrom = new Map<string, number>();
   private closed = false;
 
   /** True once the server is shutting down: long-polls answer at once. */
@@ -34,12 +45,46 @@ export class Notifier {
     };
   }
 
-  /** Wakes the waiters of each user in `userIds` (call after commit). */
+  /** Records a committed change at `position` for each user in `userIds` and wakes their waiters. */
   notify(userIds: Iterable<string>, position: number): void {
     for (const userId of userIds) {
-      const set = this.waiters.get(userId);
-      if (!set) continue;
-      for (const wake of [...set]) wake(position);
+      if ((this.lastPosition.get(userId) ?? 0) < position) this.lastPosition.set(userId, position);
+      this.quietFrom.delete(userId);
+      this.wakeUser(userId, position);
     }
+  }
+
+  /** The same for a typing change, which is counted by the typing serial, not the stream. */
+  notifyTyping(userIds: Iterable<string>, serial: number): void {
+    for (const userId of userIds) {
+      this.lastTyping.set(userId, serial);
+      this.wakeUser(userId, serial);
+    }
+  }
+
+  /**
+   * True when nothing concerned the user after the token: no change at a later
+   * stream position and no later typing serial. Unknown (nothing recorded since
+   * start, and no empty sync seen yet) counts as "maybe".
+   */
+  nothingSince(userId: string, position: number, typing: number): boolean {
+    if ((this.lastTyping.get(userId) ?? 0) > typing) return false;
+    const last = this.lastPosition.get(userId);
+    if (last !== undefined) return last <= position;
+    const quiet = this.quietFrom.get(userId);
+    return quiet !== undefined && quiet <= position;
+  }
+
+  /** A full sync from `position` found nothing: later tokens need not look again until notify(). */
+  recordQuiet(userId: string, position: number): void {
+    if (this.lastPosition.has(userId)) return;
+    const known = this.quietFrom.get(userId);
+    if (known === undefined || position < known) this.quietFrom.set(userId, position);
+  }
+
+  private wakeUser(userId: string, position: number): void {
+    const set = this.waiters.get(userId);
+    if (!set) return;
+    for (const wake of [...set]) wake(position);
   }
 }

@@ -56,5 +56,5 @@ export class TypingTracker {
 }
 
 export function createTypingTracker(hs: Pick<Homeserver, "notifier" | "store">): TypingTracker {
-  return new TypingTracker((roomId, serial) => hs.notifier.notify(hs.store.state.joinedMembers(roomId), serial));
+  return new TypingTracker((roomId, serial) => hs.notifier.notifyTyping(hs.store.state.joinedMembers(roomId), serial));
 }
