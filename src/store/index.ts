@@ -51,6 +51,7 @@ export function openStore(path: string): Store {
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
+  const toDevice = createToDeviceStore(db, () => stream.mark(sqlite));
   const stream = new StreamCounter(sqlite);
   let depth = 0;
   let pending: (() => void)[] = [];
@@ -68,7 +69,7 @@ export function openStore(path: string): Store {
         stream.rewind(positionAtStart);
       }
       // Write-through caches may hold rolled-back changes.
-      for (const cache of [state, events, receipts, accountData, presence]) cache.dropCaches();
+      for (const cache of [state, events, receipts, accountData, presence, toDevice]) cache.dropCaches();
       throw error;
     }
     depth--;
@@ -92,7 +93,7 @@ export function openStore(path: string): Store {
     filters: createFiltersStore(db),
     accountData,
     receipts,
-    toDevice: createToDeviceStore(db, () => stream.mark(sqlite)),
+    toDevice,
     presence,
     transaction,
     afterCommit: (effect) => {

@@ -11,6 +11,13 @@ export type ToDeviceRow = typeof toDeviceMessages.$inferSelect;
 export type PresenceRow = typeof presence.$inferSelect;
 
 export function createFiltersStore(db: Db) {
+  const filterOf = lazy(() =>
+    db
+      .select({ json: filters.json })
+      .from(filters)
+      .where(and(eq(filters.userId, sql.placeholder("userId")), eq(filters.filterId, sql.placeholder("filterId"))))
+      .prepare(),
+  );
   return {
     insert(userId: string, json: string): string {
       const { n } = db.select({ n: sql<number>`COUNT(*)` }).from(filters).where(eq(filters.userId, userId)).get()!;
@@ -19,7 +26,7 @@ export function createFiltersStore(db: Db) {
       return filterId;
     },
     get(userId: string, filterId: string): string | undefined {
-      return db.select({ json: filters.json }).from(filters).where(and(eq(filters.userId, userId), eq(filters.filterId, filterId))).get()?.json;
+      return (filterOf().get({ userId, filterId }) as { json: string } | null)?.json;
     },
   };
 }
@@ -126,14 +133,6 @@ export function createReceiptsStore(db: Db) {
 
 /** `markStream` records the stream position durably; it runs whenever rows are deleted. */
 export function createToDeviceStore(db: Db, markStream: () => void) {
-  const anyAfter = lazy(() =>
-    db
-      .select({ pos: toDeviceMessages.streamPos })
-      .from(toDeviceMessages)
-      .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), gt(toDeviceMessages.streamPos, sql.placeholder("after"))))
-      .limit(1)
-      .prepare(),
-  );
   const anyUpTo = lazy(() =>
     db
       .select({ pos: toDeviceMessages.streamPos })
@@ -149,9 +148,32 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
     .orderBy(asc(toDeviceMessages.streamPos))
     .limit(sql.placeholder("limit"))
     .prepare());
+  // The newest waiting message per device (0: none), kept in step with insert and
+  // delete, so that the usual sync (nothing waiting) runs no to-device query.
+  const newestWaiting = new Map<string, number>();
+  const deviceKey = (userId: string, deviceId: string) => `${userId}\u0000${deviceId}`;
+  const newestFor = (userId: string, deviceId: string): number => {
+    const key = deviceKey(userId, deviceId);
+    let newest = newestWaiting.get(key);
+    if (newest === undefined) {
+      newest = db
+        .select({ pos: sql<number>`COALESCE(MAX(${toDeviceMessages.streamPos}), 0)` })
+        .from(toDeviceMessages)
+        .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId)))
+        .get()!.pos;
+      if (newestWaiting.size > 100_000) newestWaiting.clear();
+      newestWaiting.set(key, newest);
+    }
+    return newest;
+  };
   return {
     insert(row: ToDeviceRow): void {
       db.insert(toDeviceMessages).values(row).run();
+      const key = deviceKey(row.userId, row.deviceId);
+      if (newestWaiting.has(key)) newestWaiting.set(key, Math.max(newestWaiting.get(key)!, row.streamPos));
+    },
+    dropCaches(): void {
+      newestWaiting.clear();
     },
     /** Messages waiting for a device, oldest first, up to position `to`. */
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
@@ -159,12 +181,12 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
     },
     /** Whether a message for the device waits after position `after`. */
     hasAfter(userId: string, deviceId: string, after: number): boolean {
-      return anyAfter().get({ userId, deviceId, after }) != null;
+      return newestFor(userId, deviceId) > after;
     },
     /** The device has seen everything up to `upTo`: those messages are done. Returns how many were deleted. */
     acknowledge(userId: string, deviceId: string, upTo: number): number {
       // Most syncs have nothing to acknowledge: find that out without a write.
-      if (!anyUpTo().get({ userId, deviceId, upTo })) return 0;
+      if (newestFor(userId, deviceId) === 0 || !anyUpTo().get({ userId, deviceId, upTo })) return 0;
       return db.transaction(() => {
         const deleted = db
           .delete(toDeviceMessages)
@@ -172,6 +194,7 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
           .returning({ pos: toDeviceMessages.streamPos })
           .all();
         if (deleted.length > 0) markStream();
+        if (newestFor(userId, deviceId) <= upTo) newestWaiting.set(deviceKey(userId, deviceId), 0);
         return deleted.length;
       });
     },
@@ -179,11 +202,13 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
       if (deviceIds.length === 0) return;
       markStream();
       db.delete(toDeviceMessages).where(and(eq(toDeviceMessages.userId, userId), inArray(toDeviceMessages.deviceId, deviceIds))).run();
+      for (const deviceId of deviceIds) newestWaiting.delete(deviceKey(userId, deviceId));
     },
   };
 }
 
 export function createPresenceStore(db: Db) {
+  const presenceOf = lazy(() => db.select().from(presence).where(eq(presence.userId, sql.placeholder("userId"))).prepare());
   const changedStmt = lazy(() =>
     db
       .select()
@@ -196,7 +221,7 @@ export function createPresenceStore(db: Db) {
   let latest: number | undefined;
   return {
     get(userId: string): PresenceRow | undefined {
-      return db.select().from(presence).where(eq(presence.userId, userId)).get();
+      return (presenceOf().get({ userId }) as PresenceRow | null) ?? undefined;
     },
     put(row: PresenceRow): void {
       if (latest !== undefined) latest = Math.max(latest, row.streamPos);

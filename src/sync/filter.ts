@@ -76,9 +76,26 @@ export function getFilter(hs: Homeserver, userId: string, filterId: string): Fil
   return JSON.parse(json) as Filter;
 }
 
+// Clients send the same filter with every sync: parsed filters are kept by
+// (user, parameter). Stored filters never change, so nothing invalidates them.
+const parsedFilters = new WeakMap<Homeserver, Map<string, Filter>>();
+const PARSED_FILTERS_MAX = 10_000;
+
 /** The `filter` parameter of /sync: inline JSON when it starts with "{", otherwise a filter id. */
 export function resolveSyncFilter(hs: Homeserver, userId: string, parameter: string | undefined): Filter {
   if (parameter === undefined || parameter === "") return {};
+  let cache = parsedFilters.get(hs);
+  if (!cache) parsedFilters.set(hs, (cache = new Map()));
+  const key = `${userId}\u0000${parameter}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const filter = parseSyncFilter(hs, userId, parameter);
+  if (cache.size >= PARSED_FILTERS_MAX) cache.clear();
+  cache.set(key, filter);
+  return filter;
+}
+
+function parseSyncFilter(hs: Homeserver, userId: string, parameter: string): Filter {
   if (parameter.trimStart().startsWith("{")) {
     let parsed: unknown;
     try {
