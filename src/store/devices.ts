@@ -15,7 +15,13 @@ export function createDevicesStore(db: Db) {
     .where(eq(accessTokens.tokenHash, sql.placeholder("tokenHash")))
     .prepare());
 
+  // Access tokens by hash, for the lookup every authenticated request makes.
+  // Any deletion or change of a token clears it (they are rare: logout, refresh).
+  const tokenCache = new Map<string, AccessTokenRow>();
+  const TOKEN_CACHE_MAX = 50_000;
+
   const deleteCredentials = (userId: string, deviceIds: string[]) => {
+    tokenCache.clear();
     db.delete(accessTokens).where(and(eq(accessTokens.userId, userId), inArray(accessTokens.deviceId, deviceIds))).run();
     db.delete(refreshTokens).where(and(eq(refreshTokens.userId, userId), inArray(refreshTokens.deviceId, deviceIds))).run();
   };
@@ -56,12 +62,23 @@ export function createDevicesStore(db: Db) {
     },
 
     findAccessToken(tokenHash: string): AccessTokenRow | undefined {
-      return tokenByHash().get({ tokenHash }) as AccessTokenRow | undefined;
+      const cached = tokenCache.get(tokenHash);
+      if (cached) return cached;
+      const row = (tokenByHash().get({ tokenHash }) as AccessTokenRow | null) ?? undefined;
+      if (row) {
+        if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+        tokenCache.set(tokenHash, row);
+      }
+      return row;
+    },
+    dropCaches(): void {
+      tokenCache.clear();
     },
     insertAccessToken(token: AccessTokenRow): void {
       db.insert(accessTokens).values(token).run();
     },
     deleteAccessToken(tokenHash: string): void {
+      tokenCache.delete(tokenHash);
       db.delete(accessTokens).where(eq(accessTokens.tokenHash, tokenHash)).run();
     },
     findRefreshToken(tokenHash: string): RefreshTokenRow | undefined {
@@ -75,6 +92,7 @@ export function createDevicesStore(db: Db) {
     },
     /** Revokes a refresh token and the access tokens issued with it. */
     revokeRefreshPair(refreshHash: string): void {
+      tokenCache.clear();
       db.delete(accessTokens).where(eq(accessTokens.refreshTokenHash, refreshHash)).run();
       db.delete(refreshTokens).where(eq(refreshTokens.tokenHash, refreshHash)).run();
     },
@@ -84,6 +102,7 @@ export function createDevicesStore(db: Db) {
     },
     /** Marks that the predecessor of a refresh pair has been revoked. */
     clearReplaced(accessHash: string, refreshHash: string | null): void {
+      tokenCache.delete(accessHash);
       db.update(accessTokens).set({ replacesRefreshHash: null }).where(eq(accessTokens.tokenHash, accessHash)).run();
       if (refreshHash) db.update(refreshTokens).set({ replacesHash: null }).where(eq(refreshTokens.tokenHash, refreshHash)).run();
     },

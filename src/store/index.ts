@@ -51,6 +51,8 @@ export function openStore(path: string): Store {
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
+  const users = createUsersStore(db);
+  const devices = createDevicesStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite));
   const stream = new StreamCounter(sqlite);
   let depth = 0;
@@ -69,7 +71,7 @@ export function openStore(path: string): Store {
         stream.rewind(positionAtStart);
       }
       // Write-through caches may hold rolled-back changes.
-      for (const cache of [state, events, receipts, accountData, presence, toDevice]) cache.dropCaches();
+      for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices]) cache.dropCaches();
       throw error;
     }
     depth--;
@@ -83,8 +85,8 @@ export function openStore(path: string): Store {
   return {
     sqlite,
     db,
-    users: createUsersStore(db),
-    devices: createDevicesStore(db),
+    users,
+    devices,
     registrationTokens: createRegistrationTokensStore(db),
     rooms: createRoomsStore(db),
     events,
