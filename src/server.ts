@@ -26,13 +26,35 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const bootstrapToken = bootstrapTokenForFirstStart(hs);
   const app = buildApp(hs);
   const { hostname, port } = parseListen(config.listen);
-  app.listen({
+  // Writes are committed in groups (store/index.ts): no answer leaves before the
+  // writes made so far are committed; if that commit failed, the answer is a 500.
+  // Bun.serve is called here rather than through app.listen(), which would serve
+  // Elysia's handler directly and leave no place to wait for the commit.
+  app.compile();
+  const handle = app.fetch;
+  const server = Bun.serve({
     hostname,
     port,
+    development: false,
+    // One server per port (Elysia's listen() would share the port with any other process).
+    reusePort: false,
+    // Long-polling /sync holds a request open for the client's timeout (commonly 30 s).
+    idleTimeout: 255,
     // Bun's own cap stays above every configured limit so that the handlers answer M_TOO_LARGE themselves.
     maxRequestBodySize: Math.max(config.max_request_body_bytes * 2, 64 * 1024 * 1024),
+    fetch: async (request) => {
+      const response = await handle(request);
+      try {
+        await hs.store.settled();
+      } catch (error) {
+        hs.log.error(`commit failed: ${(error as Error).message}`);
+        return Response.json({ errcode: "M_UNKNOWN", error: "Internal server error" }, { status: 500 });
+      }
+      return response;
+    },
   });
-  const server = app.server!;
+  // Handlers read the server from the app (client addresses: server.requestIP).
+  app.server = server;
   const shownHost = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   let stopped: Promise<void> | undefined;
   return {

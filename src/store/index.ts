@@ -41,6 +41,8 @@ export interface Store {
    * one); dropped if it rolls back. Wakes waiters only for committed writes.
    */
   afterCommit(effect: () => void): void;
+  /** Resolves once every write made so far is committed (rejects if that commit failed). */
+  settled(): Promise<void>;
   close(): void;
 }
 
@@ -53,32 +55,88 @@ export function openStore(path: string): Store {
   const presence = createPresenceStore(db);
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
-  const toDevice = createToDeviceStore(db, () => stream.mark(sqlite));
+  const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
+  const dropCaches = () => {
+    // Write-through caches may hold rolled-back changes.
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices]) cache.dropCaches();
+  };
+
+  // Group commit. Writes run at once, each request's in a savepoint of one shared
+  // transaction that commits when the event loop turn ends (setImmediate): the
+  // requests that arrived together pay for one commit. Responses wait for that
+  // commit (settled(), see server.ts), so nothing is acknowledged before it is
+  // stored, and effects (waking syncs) run only after it.
+  let batch: { startPosition: number; effects: (() => void)[]; settled: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | null = null;
   let depth = 0;
-  let pending: (() => void)[] = [];
-  let positionAtStart = 0;
+  let unitEffects: (() => void)[] = [];
+  let unitStart = 0;
+
+  const openBatch = () => {
+    sqlite.run("BEGIN IMMEDIATE");
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const settled = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    settled.catch(() => {}); // failures reach the requests that await it
+    batch = { startPosition: stream.current, effects: [], settled, resolve, reject };
+    setImmediate(commitBatch);
+  };
+
+  const commitBatch = () => {
+    const current = batch;
+    if (!current) return;
+    if (depth > 0) {
+      // Not possible from setImmediate (writes are synchronous), but never leave a batch open.
+      setImmediate(commitBatch);
+      return;
+    }
+    batch = null;
+    try {
+      sqlite.run("COMMIT");
+    } catch (error) {
+      try {
+        sqlite.run("ROLLBACK");
+      } catch {}
+      stream.rewind(current.startPosition);
+      dropCaches();
+      current.reject(error);
+      return;
+    }
+    for (const effect of current.effects) effect();
+    current.resolve();
+  };
+
   const transaction = <T>(work: () => T): T => {
-    if (depth === 0) positionAtStart = stream.current;
+    if (depth === 0) {
+      if (!batch) openBatch();
+      unitStart = stream.current;
+      unitEffects = [];
+    }
     depth++;
+    const savepoint = `unit_${depth}`;
+    sqlite.run(`SAVEPOINT ${savepoint}`);
     let result: T;
     try {
-      result = sqlite.transaction(work)();
+      result = work();
+      sqlite.run(`RELEASE ${savepoint}`);
     } catch (error) {
+      sqlite.run(`ROLLBACK TO ${savepoint}`);
+      sqlite.run(`RELEASE ${savepoint}`);
       depth--;
       if (depth === 0) {
-        pending = [];
-        stream.rewind(positionAtStart);
+        unitEffects = [];
+        stream.rewind(unitStart);
       }
-      // Write-through caches may hold rolled-back changes.
-      for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices]) cache.dropCaches();
+      dropCaches();
       throw error;
     }
     depth--;
-    if (depth === 0 && pending.length > 0) {
-      const effects = pending;
-      pending = [];
-      for (const effect of effects) effect();
+    if (depth === 0) {
+      batch!.effects.push(...unitEffects);
+      unitEffects = [];
     }
     return result;
   };
@@ -99,10 +157,13 @@ export function openStore(path: string): Store {
     presence,
     transaction,
     afterCommit: (effect) => {
-      if (depth === 0) effect();
-      else pending.push(effect);
+      if (depth > 0) unitEffects.push(effect);
+      else if (batch) batch.effects.push(effect);
+      else effect();
     },
+    settled: () => (batch ? batch.settled : Promise.resolve()),
     close: () => {
+      commitBatch();
       if (sqlite.filename !== ":memory:" && sqlite.filename !== "") sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
       sqlite.close();
     },

@@ -132,7 +132,7 @@ export function createReceiptsStore(db: Db) {
 }
 
 /** `markStream` records the stream position durably; it runs whenever rows are deleted. */
-export function createToDeviceStore(db: Db, markStream: () => void) {
+export function createToDeviceStore(db: Db, markStream: () => void, transaction: <T>(work: () => T) => T) {
   const anyUpTo = lazy(() =>
     db
       .select({ pos: toDeviceMessages.streamPos })
@@ -187,7 +187,7 @@ export function createToDeviceStore(db: Db, markStream: () => void) {
     acknowledge(userId: string, deviceId: string, upTo: number): number {
       // Most syncs have nothing to acknowledge: find that out without a write.
       if (newestFor(userId, deviceId) === 0 || !anyUpTo().get({ userId, deviceId, upTo })) return 0;
-      return db.transaction(() => {
+      return transaction(() => {
         const deleted = db
           .delete(toDeviceMessages)
           .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId), lte(toDeviceMessages.streamPos, upTo)))

@@ -10,7 +10,8 @@ import { getFilter, resolveSyncFilter, uploadFilter } from "../../sync/filter";
 import { parseSyncToken } from "../../sync/token";
 import { getPresence, setPresence } from "../../sync/presence";
 
-const MAX_TIMEOUT_MS = 5 * 60 * 1000;
+/** Below the server's idle timeout (255 s), so a long-poll always answers before the connection is closed. */
+const MAX_TIMEOUT_MS = 180_000;
 
 /**
  * Long-poll: answer at once when there is news; otherwise wait until a commit

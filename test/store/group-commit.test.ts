@@ -1,0 +1,66 @@
+// Group commit: writes of one event-loop turn share a transaction, each in its
+// own savepoint; settled() resolves once they are committed.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { openStore } from "../../src/store";
+
+describe("group commit", () => {
+  test("a failed unit rolls back alone; the others of its turn are committed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hs-batch-"));
+    try {
+      const path = join(dir, "homeserver.db");
+      const store = openStore(path);
+      store.transaction(() => store.users.insert({ userId: "@one:x", passwordHash: null, createdTs: 1 }));
+      expect(() =>
+        store.transaction(() => {
+          store.users.insert({ userId: "@two:x", passwordHash: null, createdTs: 1 });
+          throw new Error("refused");
+        }),
+      ).toThrow("refused");
+      store.transaction(() => store.users.insert({ userId: "@three:x", passwordHash: null, createdTs: 1 }));
+
+      // Not committed yet: another connection does not see the writes.
+      const reader = new Database(path, { readonly: true });
+      const count = () => (reader.query("SELECT COUNT(*) AS n FROM users").get() as { n: number }).n;
+      expect(count()).toBe(0);
+      await store.settled();
+      expect(count()).toBe(2);
+      expect(store.users.get("@two:x")).toBeUndefined();
+      reader.close();
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("effects wait for the commit", async () => {
+    const store = openStore(":memory:");
+    const seen: string[] = [];
+    store.transaction(() => {
+      store.users.insert({ userId: "@a:x", passwordHash: null, createdTs: 1 });
+      store.afterCommit(() => seen.push("committed"));
+    });
+    expect(seen).toEqual([]);
+    await store.settled();
+    expect(seen).toEqual(["committed"]);
+    store.close();
+  });
+
+  test("close commits what is pending", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hs-batch-"));
+    try {
+      const path = join(dir, "homeserver.db");
+      const store = openStore(path);
+      store.transaction(() => store.users.insert({ userId: "@late:x", passwordHash: null, createdTs: 1 }));
+      store.close();
+      const again = openStore(path);
+      expect(again.users.get("@late:x")?.userId).toBe("@late:x");
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
