@@ -71,8 +71,11 @@ async function fanOut() {
   const room = encodeURIComponent(roomId);
   const clients = await inBatches(CLIENTS, 50, (i) => quickUser(server.base, `listener${i}`));
   await inBatches(CLIENTS, 50, (i) => clients[i]!.call("POST", `/join/${room}`, {}));
-  const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1 }, state: { lazy_load_members: true } }, presence: { types: [] } }));
-  const tokens = await inBatches(CLIENTS, 50, async (i) => (await clients[i]!.call("GET", `/sync?filter=${filter}&set_presence=offline`)).next_batch as string);
+  // The initial sync only fetches a token; the long-polls take up to 100 events at
+  // a time, so a client that falls behind catches up without paginating.
+  const initialFilter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1 }, state: { lazy_load_members: true } }, presence: { types: [] } }));
+  const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 100 }, state: { lazy_load_members: true } }, presence: { types: [] } }));
+  const tokens = await inBatches(CLIENTS, 50, async (i) => (await clients[i]!.call("GET", `/sync?filter=${initialFilter}&set_presence=offline`)).next_batch as string);
 
   // Every client long-polls in a loop and notes when each message body arrives.
   const sentAt = new Map<string, number>();
