@@ -4,6 +4,7 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
 import { randomDeviceId, randomString, sha256Hex } from "../util/secrets";
+import { perInstance } from "../util/per-instance";
 import { now } from "../util/time";
 
 export interface Requester {
@@ -134,11 +135,10 @@ export function refreshCredentials(hs: Homeserver, refreshToken: string): Omit<I
 // last_seen_ts/last_seen_ip are written at most once a minute per device (or on a
 // new address), so authenticated requests do not each cost a database write.
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
-const lastSeenWrites = new WeakMap<Homeserver, Map<string, { ts: number; ip: string }>>();
+const lastSeenWrites = perInstance<string, { ts: number; ip: string }>();
 
 export function recordDeviceActivity(hs: Homeserver, requester: Requester, ip: string): void {
-  let seen = lastSeenWrites.get(hs);
-  if (!seen) lastSeenWrites.set(hs, (seen = new Map()));
+  const seen = lastSeenWrites(hs);
   const key = `${requester.userId}\u0000${requester.deviceId}`;
   const ts = now();
   const previous = seen.get(key);

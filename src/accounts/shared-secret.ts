@@ -4,18 +4,13 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden } from "../http/errors";
 import { constantTimeEqual, randomString } from "../util/secrets";
+import { perInstance } from "../util/per-instance";
 import { now } from "../util/time";
 import { issueCredentials } from "./credentials";
 import { prepareAccount } from "./registration";
 
 const NONCE_LIFETIME_MS = 60_000;
-const nonces = new WeakMap<Homeserver, Map<string, number>>();
-
-function nonceStore(hs: Homeserver): Map<string, number> {
-  let store = nonces.get(hs);
-  if (!store) nonces.set(hs, (store = new Map()));
-  return store;
-}
+const nonceStore = perInstance<string, number>();
 
 function requireSecret(hs: Homeserver): string {
   const secret = hs.config.registration_shared_secret;

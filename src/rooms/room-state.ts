@@ -1,5 +1,6 @@
 // Reading room state: the current state, and the state in force at an event.
 import type { Homeserver } from "../homeserver";
+import { perInstance } from "../util/per-instance";
 import type { EventRow } from "../store/events";
 import type { StateEntry } from "../store/state";
 import type { Pdu } from "./event-format";
@@ -18,13 +19,7 @@ export function storedEvent(row: EventRow): StoredEvent {
 // Parsed events by id. Events never change once stored, except by redaction,
 // which calls forgetCachedEvent; so the cache needs no other invalidation.
 const EVENT_CACHE_SIZE = 20_000;
-const eventCaches = new WeakMap<Homeserver, Map<string, StoredEvent>>();
-
-function eventCache(hs: Homeserver): Map<string, StoredEvent> {
-  let cache = eventCaches.get(hs);
-  if (!cache) eventCaches.set(hs, (cache = new Map()));
-  return cache;
-}
+const eventCache = perInstance<string, StoredEvent>();
 
 export function loadEvent(hs: Homeserver, eventId: string): StoredEvent | undefined {
   const cache = eventCache(hs);

@@ -4,6 +4,7 @@ import type { Homeserver } from "../homeserver";
 import { MatrixError, notFound } from "../http/errors";
 import { validateRoomEventFilter, type RoomEventFilter } from "../rooms/event-filter";
 import { canonicalJson } from "../util/canonical-json";
+import { perInstance } from "../util/per-instance";
 
 export interface EventFilter {
   limit?: number;
@@ -78,14 +79,13 @@ export function getFilter(hs: Homeserver, userId: string, filterId: string): Fil
 
 // Clients send the same filter with every sync: parsed filters are kept by
 // (user, parameter). Stored filters never change, so nothing invalidates them.
-const parsedFilters = new WeakMap<Homeserver, Map<string, Filter>>();
+const parsedFilters = perInstance<string, Filter>();
 const PARSED_FILTERS_MAX = 10_000;
 
 /** The `filter` parameter of /sync: inline JSON when it starts with "{", otherwise a filter id. */
 export function resolveSyncFilter(hs: Homeserver, userId: string, parameter: string | undefined): Filter {
   if (parameter === undefined || parameter === "") return {};
-  let cache = parsedFilters.get(hs);
-  if (!cache) parsedFilters.set(hs, (cache = new Map()));
+  const cache = parsedFilters(hs);
   const key = `${userId}\u0000${parameter}`;
   const cached = cache.get(key);
   if (cached) return cached;

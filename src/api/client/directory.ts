@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
-import { MatrixError } from "../../http/errors";
+import { parseLimit } from "../../http/query";
 import {
   createAlias,
   deleteAlias,
@@ -17,13 +17,6 @@ import { requireRoomId } from "../../rooms/ids";
 const AliasParams = t.Object({ roomAlias: t.String() });
 const RoomParams = t.Object({ roomId: t.String() });
 
-function limitOf(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const limit = Number(text);
-  if (!Number.isInteger(limit) || limit < 0) throw new MatrixError(400, "M_INVALID_PARAM", "limit must be a non-negative integer");
-  return limit;
-}
-
 export function directoryApi(hs: Homeserver, prefix: string) {
   // Resolving aliases, reading a room's directory visibility and listing public
   // rooms need no login (spec: these endpoints have no security requirement).
@@ -32,7 +25,7 @@ export function directoryApi(hs: Homeserver, prefix: string) {
     .get("/directory/list/room/:roomId", ({ params }) => directoryVisibility(hs, requireRoomId(params.roomId)), { params: RoomParams })
     .get(
       "/publicRooms",
-      ({ query }) => listPublicRooms(hs, { limit: limitOf(query.limit), since: query.since }),
+      ({ query }) => listPublicRooms(hs, { limit: parseLimit(query.limit), since: query.since }),
       { query: t.Object({ limit: t.Optional(t.String()), since: t.Optional(t.String()), server: t.Optional(t.String()) }) },
     );
 

@@ -4,6 +4,7 @@ import { Elysia, t } from "elysia";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
 import { MatrixError, notFound } from "../../http/errors";
+import { parseLimit } from "../../http/query";
 import { toClientEvent } from "../../rooms/client-format";
 import { parseRoomEventFilter } from "../../rooms/event-filter";
 import { requireRoomId } from "../../rooms/ids";
@@ -16,13 +17,6 @@ import { requireVisibleEvent } from "../../rooms/visibility";
 const Content = t.Record(t.String(), t.Unknown());
 const SendParams = t.Object({ roomId: t.String(), eventType: t.String({ minLength: 1, maxLength: 255 }), txnId: t.String({ minLength: 1 }) });
 const StateParams = t.Object({ roomId: t.String(), eventType: t.String({ minLength: 1, maxLength: 255 }), stateKey: t.Optional(t.String()) });
-
-function limitOf(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const limit = Number(text);
-  if (!Number.isInteger(limit) || limit < 0) throw new MatrixError(400, "M_INVALID_PARAM", "limit must be a non-negative integer");
-  return limit;
-}
 
 export function roomEventsApi(hs: Homeserver, prefix: string) {
   const viewerOf = (requester: { userId: string; deviceId: string }) => ({ userId: requester.userId, deviceId: requester.deviceId });
@@ -77,7 +71,7 @@ export function roomEventsApi(hs: Homeserver, prefix: string) {
           from: query.from !== undefined ? parsePositionToken(query.from, "from") : undefined,
           to: query.to !== undefined ? parsePositionToken(query.to, "to") : undefined,
           dir,
-          limit: limitOf(query.limit, 10),
+          limit: parseLimit(query.limit) ?? 10,
           filter: parseRoomEventFilter(query.filter),
         });
         // `start` "will be the same as the value given in `from`" (spec: message_pagination.yaml),
@@ -93,7 +87,7 @@ export function roomEventsApi(hs: Homeserver, prefix: string) {
     .get(
       "/rooms/:roomId/context/:eventId",
       ({ params, query, requester }) =>
-        eventContext(hs, requireRoomId(params.roomId), params.eventId, viewerOf(requester), limitOf(query.limit, 10), parseRoomEventFilter(query.filter)),
+        eventContext(hs, requireRoomId(params.roomId), params.eventId, viewerOf(requester), parseLimit(query.limit) ?? 10, parseRoomEventFilter(query.filter)),
       { params: t.Object({ roomId: t.String(), eventId: t.String() }), query: t.Object({ limit: t.Optional(t.String()), filter: t.Optional(t.String()) }) },
     )
     .get(
