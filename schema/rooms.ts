@@ -45,7 +45,8 @@ export const events = sqliteTable(
   },
   (table) => [
     uniqueIndex("events_event_id").on(table.eventId),
-    index("events_room_pos").on(table.roomId, table.streamPos),
+    // Also covers type and sender, so that counting unread messages reads only the index.
+    index("events_room_pos_type_sender").on(table.roomId, table.streamPos, table.type, table.sender),
   ],
 );
 

@@ -49,7 +49,7 @@ export interface Store {
 export function openStore(path: string): Store {
   const { sqlite, db } = openDatabase(path);
   const state = createStateStore(db);
-  const events = createEventsStore(db);
+  const events = createEventsStore(db, sqlite);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);

@@ -7,6 +7,7 @@ import rooms from "../../schema/migrations/0001_rooms.sql" with { type: "text" }
 import refreshRotation from "../../schema/migrations/0002_refresh_rotation.sql" with { type: "text" };
 import sync from "../../schema/migrations/0003_sync.sql" with { type: "text" };
 import streamMark from "../../schema/migrations/0004_stream_mark.sql" with { type: "text" };
+import eventsCover from "../../schema/migrations/0005_events_cover.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0002_refresh_rotation", sql: refreshRotation },
   { name: "0003_sync", sql: sync },
   { name: "0004_stream_mark", sql: streamMark },
+  { name: "0005_events_cover", sql: eventsCover },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -32,6 +32,13 @@ export function createFiltersStore(db: Db) {
 }
 
 export function createAccountDataStore(db: Db) {
+  const latestOfUser = lazy(() =>
+    db
+      .select({ pos: sql<number>`COALESCE(MAX(${accountData.streamPos}), 0)` })
+      .from(accountData)
+      .where(eq(accountData.userId, sql.placeholder("userId")))
+      .prepare(),
+  );
   const latestByUser = new Map<string, number>();
   const changedStmt = lazy(() => db
     .select()
@@ -44,7 +51,7 @@ export function createAccountDataStore(db: Db) {
     latestPos(userId: string): number {
       let pos = latestByUser.get(userId);
       if (pos === undefined) {
-        pos = db.select({ pos: sql<number>`COALESCE(MAX(${accountData.streamPos}), 0)` }).from(accountData).where(eq(accountData.userId, userId)).get()!.pos;
+        pos = (latestOfUser().get({ userId }) as { pos: number }).pos;
         if (latestByUser.size > 100_000) latestByUser.clear();
         latestByUser.set(userId, pos);
       }
@@ -148,6 +155,13 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
     .orderBy(asc(toDeviceMessages.streamPos))
     .limit(sql.placeholder("limit"))
     .prepare());
+  const newestStmt = lazy(() =>
+    db
+      .select({ pos: sql<number>`COALESCE(MAX(${toDeviceMessages.streamPos}), 0)` })
+      .from(toDeviceMessages)
+      .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId"))))
+      .prepare(),
+  );
   // The newest waiting message per device (0: none), kept in step with insert and
   // delete, so that the usual sync (nothing waiting) runs no to-device query.
   const newestWaiting = new Map<string, number>();
@@ -156,11 +170,7 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
     const key = deviceKey(userId, deviceId);
     let newest = newestWaiting.get(key);
     if (newest === undefined) {
-      newest = db
-        .select({ pos: sql<number>`COALESCE(MAX(${toDeviceMessages.streamPos}), 0)` })
-        .from(toDeviceMessages)
-        .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId)))
-        .get()!.pos;
+      newest = (newestStmt().get({ userId, deviceId }) as { pos: number }).pos;
       if (newestWaiting.size > 100_000) newestWaiting.clear();
       newestWaiting.set(key, newest);
     }
