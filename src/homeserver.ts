@@ -7,7 +7,7 @@ import { ConfigError, type Config } from "./config";
 import { NewerSchemaError } from "./store/migrations";
 import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
-import { Notifier } from "./sync/notifier";
+import { Notifier, type Broadcaster } from "./sync/notifier";
 import { createTypingTracker, type TypingTracker } from "./sync/typing";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
@@ -23,7 +23,7 @@ export interface Homeserver {
   rateLimiter: RateLimiter;
   uia: UserInteractiveAuth;
   /** Wakes long-polling requests after a commit that concerns them. */
-  notifier: Notifier;
+  notifier: Broadcaster;
   /** Who is typing where (memory only). */
   typing: TypingTracker;
   log: Logger;

@@ -9,7 +9,22 @@
 
 export type Wake = (position: number) => void;
 
-export class Notifier {
+/**
+ * What the rest of the server needs from the broadcaster. This in-memory one
+ * serves one process; a multi-process deployment would implement the same
+ * interface over PostgreSQL LISTEN/NOTIFY or Redis pub/sub.
+ */
+export interface Broadcaster {
+  readonly closing: boolean;
+  wait(userId: string, wake: Wake): () => void;
+  notify(userIds: Iterable<string>, position: number): void;
+  notifyTyping(userIds: Iterable<string>, serial: number): void;
+  nothingSince(userId: string, position: number, typing: number): boolean;
+  recordQuiet(userId: string, position: number): void;
+  shutdown(): void;
+}
+
+export class Notifier implements Broadcaster {
   private readonly waiters = new Map<string, Set<Wake>>();
   /** The last stream position that concerned each user (since this process started). */
   private readonly lastPosition = new Map<string, number>();
