@@ -9,7 +9,7 @@ import { MatrixError, forbidden, notFound } from "../http/errors";
 import { canonicalJson } from "../util/canonical-json";
 import { now } from "../util/time";
 import { AuthRuleError, authEventKeys, checkAuthRules } from "./auth-rules";
-import { eventIdOf, hashAndSign, type Pdu, type UnsignedPdu } from "./event-format";
+import { finishEvent, type Pdu, type UnsignedPdu } from "./event-format";
 import { redactEvent } from "./redaction";
 import { currentStateLookup, forgetCachedEvent, loadEvent, type StoredEvent } from "./room-state";
 import { roomVersionRules, type RoomVersionRules } from "./room-versions";
@@ -80,12 +80,22 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
       throw error;
     }
 
-    const pdu = hashAndSign(draft, rules, hs.config.server_name, hs.signingKey);
-    const json = canonicalJson(pdu);
+    let finished: ReturnType<typeof finishEvent>;
+    try {
+      finished = finishEvent(draft, rules, hs.config.server_name, hs.signingKey);
+    } catch (error) {
+      // Canonical JSON has no floats and no integers beyond ±(2^53 - 1) (spec appendix
+      // "Canonical JSON"): such content cannot be hashed or signed.
+      if (error instanceof TypeError) throw new MatrixError(400, "M_BAD_JSON", `Event content is not canonical JSON: ${error.message}`);
+      throw error;
+    }
+    const { pdu, eventId } = finished;
+    // Stored as JSON.stringify writes it: the same bytes as canonical JSON but for
+    // key order, so the same size for the spec's limit, at native speed.
+    const json = JSON.stringify(pdu);
     if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
       throw new MatrixError(413, "M_TOO_LARGE", `Event is larger than ${MAX_EVENT_BYTES} bytes`);
     }
-    const eventId = eventIdOf(pdu, rules);
     const streamPos = store.stream.next();
     const row = {
       streamPos,

@@ -3,7 +3,7 @@
 // and event id, and the server's signature.
 import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from "../util/base64";
 import { canonicalJson } from "../util/canonical-json";
-import { signJson, type SigningKey } from "../util/signing";
+import { signCanonical, type SigningKey } from "../util/signing";
 import { redactEvent } from "./redaction";
 import type { RoomVersionRules } from "./room-versions";
 
@@ -59,9 +59,22 @@ export function eventIdOf(event: Pdu, rules: RoomVersionRules): string {
  * redacted form of the event (spec: "Signing events"), so it survives redaction.
  */
 export function hashAndSign(event: UnsignedPdu, rules: RoomVersionRules, serverName: string, key: SigningKey): Pdu {
+  return finishEvent(event, rules, serverName, key).pdu;
+}
+
+/**
+ * hashAndSign and eventIdOf in one pass: the signature and the reference hash
+ * both cover the canonical JSON of the redacted event without signatures and
+ * unsigned (spec: "Signing events", "Calculating the reference hash"), so it is
+ * built once.
+ */
+export function finishEvent(event: UnsignedPdu, rules: RoomVersionRules, serverName: string, key: SigningKey): { pdu: Pdu; eventId: string } {
   const { signatures: _ignored, ...unsignedEvent } = event;
   const hashed = { ...unsignedEvent, hashes: { sha256: contentHash(event) } } as Pdu;
+  // The redaction algorithm keeps neither `unsigned` nor `signatures`.
   const redacted = redactEvent(hashed as unknown as Record<string, unknown>, rules);
-  const { signatures } = signJson(redacted, serverName, key) as { signatures: Pdu["signatures"] };
-  return { ...hashed, signatures };
+  const signedBytes = canonicalJson(redacted);
+  const signature = signCanonical(signedBytes, key);
+  const pdu = { ...hashed, signatures: { [serverName]: { [key.keyId]: signature } } };
+  return { pdu, eventId: `$${encodeUnpaddedBase64Url(sha256(signedBytes))}` };
 }

@@ -3,7 +3,6 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError, notFound } from "../http/errors";
 import { validateRoomEventFilter, type RoomEventFilter } from "../rooms/event-filter";
-import { canonicalJson } from "../util/canonical-json";
 import { perInstance } from "../util/per-instance";
 
 export interface EventFilter {
@@ -68,7 +67,7 @@ export function validateFilter(value: unknown): Filter {
 
 export function uploadFilter(hs: Homeserver, userId: string, definition: unknown): { filter_id: string } {
   const filter = validateFilter(definition);
-  return { filter_id: hs.store.filters.insert(userId, canonicalJson(filter)) };
+  return { filter_id: hs.store.filters.insert(userId, JSON.stringify(filter)) };
 }
 
 export function getFilter(hs: Homeserver, userId: string, filterId: string): Filter {

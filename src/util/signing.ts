@@ -64,6 +64,11 @@ export function parseSigningKeyFile(text: string): SigningKey {
   return signingKeyFromSeed(`ed25519:${version}`, bytes);
 }
 
+/** The unpadded-base64 ed25519 signature of already-canonical JSON text. */
+export function signCanonical(canonical: string, key: SigningKey): string {
+  return encodeUnpaddedBase64(nodeCrypto().sign(null, Buffer.from(canonical), key.privateKey));
+}
+
 /** Returns a copy of `object` with this server's signature added under `signatures[serverName][keyId]`. */
 export function signJson<T extends Record<string, unknown>>(object: T, serverName: string, key: SigningKey): T {
   const { signatures, unsigned, ...signed } = object as Record<string, unknown>;

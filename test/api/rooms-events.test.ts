@@ -748,3 +748,25 @@ describe("GET /v1/rooms/{roomId}/timestamp_to_event", () => {
     expectError(response, 403, "M_FORBIDDEN");
   });
 });
+
+describe("content that is not canonical JSON", () => {
+  test("a float in event content is 400 M_BAD_JSON and nothing is stored", async () => {
+    const { startTestServer } = await import("../helpers/server");
+    const server = await startTestServer();
+    try {
+      const alice = await server.register("float-alice");
+      const room = await server.request("POST", "/_matrix/client/v3/createRoom", { token: alice.access_token, body: {} });
+      const before = (server.hs.store.sqlite.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+      const response = await server.request("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room.body.room_id)}/send/m.room.message/f1`, {
+        token: alice.access_token,
+        body: { msgtype: "m.text", body: "pi", value: 3.14 },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.errcode).toBe("M_BAD_JSON");
+      const after = (server.hs.store.sqlite.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+      expect(after).toBe(before);
+    } finally {
+      await server.stop();
+    }
+  });
+});
