@@ -31,13 +31,17 @@ export interface Homeserver {
   close(): void;
 }
 
-export async function openHomeserver(config: Config, log: Logger = createLogger(config.log_level)): Promise<Homeserver> {
+export async function openHomeserver(
+  config: Config,
+  log: Logger = createLogger(config.log_level),
+  options: { checkpointInBackground?: boolean } = {},
+): Promise<Homeserver> {
   const dataDir = config.ephemeral ? null : config.data_dir;
   // The folder holds password and token hashes and the signing key: owner only.
   if (dataDir !== null) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let store: Store;
   try {
-    store = openStore(dataDir === null ? ":memory:" : join(dataDir, "homeserver.db"));
+    store = openStore(dataDir === null ? ":memory:" : join(dataDir, "homeserver.db"), { checkpointInBackground: options.checkpointInBackground });
   } catch (error) {
     if (error instanceof NewerSchemaError) throw new ConfigError("data_dir", error.message);
     throw error;

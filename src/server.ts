@@ -22,7 +22,7 @@ export function parseListen(listen: string): { hostname: string; port: number } 
 }
 
 export async function startServer(config: Config, log?: Logger): Promise<RunningServer> {
-  const hs = await openHomeserver(config, log);
+  const hs = await openHomeserver(config, log, { checkpointInBackground: true });
   const bootstrapToken = bootstrapTokenForFirstStart(hs);
   const app = buildApp(hs);
   const { hostname, port } = parseListen(config.listen);

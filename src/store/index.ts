@@ -46,8 +46,18 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(path: string): Store {
+/**
+ * Opens the store. `checkpointInBackground` (the server does; tools and tests
+ * need not) starts a worker that checkpoints the WAL off the request thread.
+ */
+export function openStore(path: string, options: { checkpointInBackground?: boolean } = {}): Store {
   const { sqlite, db } = openDatabase(path);
+  let checkpointer: Worker | undefined;
+  if (options.checkpointInBackground && path !== ":memory:") {
+    checkpointer = new Worker(new URL("./checkpointer.ts", import.meta.url).href);
+    checkpointer.postMessage({ path, intervalMs: 1000 });
+    checkpointer.unref();
+  }
   const state = createStateStore(db);
   const events = createEventsStore(db, sqlite);
   const receipts = createReceiptsStore(db);
@@ -163,6 +173,7 @@ export function openStore(path: string): Store {
     },
     settled: () => (batch ? batch.settled : Promise.resolve()),
     close: () => {
+      checkpointer?.terminate();
       commitBatch();
       if (sqlite.filename !== ":memory:" && sqlite.filename !== "") sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
       sqlite.close();
