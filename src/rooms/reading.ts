@@ -5,7 +5,7 @@ import type { Homeserver } from "../homeserver";
 import { MatrixError, notFound } from "../http/errors";
 import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "./event-filter";
-import { loadEvent, loadEvents, loadState, storedEvent, type StoredEvent } from "./room-state";
+import { eventOfRow, loadEvent, loadEvents, loadState, type StoredEvent } from "./room-state";
 import { positionToken } from "./tokens";
 import { canSeeEvent, joinedSinceReadableEvents, requireVisibleEvent, roomAccess, type RoomAccess } from "./visibility";
 
@@ -23,7 +23,7 @@ function membersFor(hs: Homeserver, roomId: string, senders: Set<string>, pos: n
     const id = hs.store.state.eventIdAt(roomId, "m.room.member", sender, pos);
     if (id) ids.push(id);
   }
-  return hs.store.events.getMany(ids).map((row) => toClientEvent(hs, storedEvent(row), viewer));
+  return hs.store.events.getMany(ids).map((row) => toClientEvent(hs, eventOfRow(hs, row), viewer));
 }
 
 export interface MessagesRequest {
@@ -57,7 +57,7 @@ export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, req
     if (rows.length < batchSize) exhausted = true;
     for (const row of rows) {
       cursor = backwards ? row.streamPos - 1 : row.streamPos;
-      const event = storedEvent(row);
+      const event = eventOfRow(hs, row);
       if (eventMatchesFilter(event, request.filter) && canSeeEvent(hs, viewer.userId, event, joinedSince)) {
         chunk.push(event);
         if (chunk.length === limit) break;
@@ -155,13 +155,13 @@ export function eventNearTimestamp(hs: Homeserver, roomId: string, userId: strin
   const visible = (event: StoredEvent) => event.row.streamPos <= until && canSeeEvent(hs, userId, event, joinedSince);
   const closest = hs.store.events.closestToTimestamp(roomId, ts, dir);
   if (!closest) return undefined;
-  const first = storedEvent(closest);
+  const first = eventOfRow(hs, closest);
   if (visible(first)) return first;
   let cursor = dir === "f" ? closest.streamPos : Math.min(closest.streamPos, until + 1);
   for (let examined = 0; examined < MAX_PAGE; ) {
     const rows = hs.store.events.page(roomId, { fromPos: cursor, dir, limit: 100, toPos: dir === "f" ? until : undefined });
     for (const row of rows) {
-      const event = storedEvent(row);
+      const event = eventOfRow(hs, row);
       if (visible(event)) return event;
     }
     if (rows.length < 100) return undefined;

@@ -33,6 +33,21 @@ export function loadEvent(hs: Homeserver, eventId: string): StoredEvent | undefi
   return event;
 }
 
+/**
+ * The parsed event of a row just read (a page of a timeline): from the cache
+ * when another reader parsed it already (a message fanned out to many syncs is
+ * parsed once), else parsed and cached.
+ */
+export function eventOfRow(hs: Homeserver, row: EventRow): StoredEvent {
+  const cache = eventCache(hs);
+  const cached = cache.get(row.eventId);
+  if (cached && cached.row.redactedBy === row.redactedBy) return cached;
+  const event = storedEvent(row);
+  if (cache.size >= EVENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(row.eventId, event);
+  return event;
+}
+
 export function forgetCachedEvent(hs: Homeserver, eventId: string): void {
   eventCache(hs).delete(eventId);
 }

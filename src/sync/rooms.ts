@@ -3,7 +3,7 @@
 import type { Homeserver } from "../homeserver";
 import { toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "../rooms/event-filter";
-import { loadEvent, storedEvent, type StoredEvent } from "../rooms/room-state";
+import { eventOfRow, loadEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
 import { canSeeEvent } from "../rooms/visibility";
 import type { StateEntry } from "../store/state";
@@ -59,7 +59,7 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
     if (rows.length < batch) exhausted = true;
     for (const row of rows) {
       cursor = row.streamPos - 1;
-      const event = storedEvent(row);
+      const event = eventOfRow(hs, row);
       if (filter && !eventMatchesFilter(event, filter)) continue;
       // The departure itself always ends a left room's timeline ("up to the point
       // when the user left", spec: sync.yaml `leave`), whatever the history visibility.
