@@ -36,6 +36,8 @@ export function changeMembership(hs: Homeserver, change: MembershipChange): Stor
   });
   // Joining a room again makes it visible again after a /forget.
   if (change.membership === "join" || change.membership === "invite") hs.store.rooms.unforget(change.target, change.roomId);
+  // Whoever is no longer in the room stops typing there (spec: typing lists only members).
+  if (change.membership !== "join") hs.typing.set(change.roomId, change.target, false);
   return event;
 }
 

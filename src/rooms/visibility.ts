@@ -87,8 +87,9 @@ export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, 
   let membership = membershipAt(hs, roomId, userId, before);
   if (event.row.type === "m.room.member" && event.row.stateKey === userId) {
     const own = event.pdu.content.membership as string;
-    // Users always see their own leave after an invite or join (the room must disappear for them).
-    if (own === "leave" && (membership === "join" || membership === "invite")) return true;
+    // Users always see their own leave or ban after an invite or join (the room
+    // must disappear for them, and they should learn why).
+    if ((own === "leave" || own === "ban") && (membership === "join" || membership === "invite")) return true;
     membership = own;
   }
   if (membership === "join") return true;
