@@ -58,7 +58,9 @@ function matchesType(type: string, patterns: string[]): boolean {
 }
 
 export function eventMatchesFilter(event: StoredEvent, filter: RoomEventFilter): boolean {
-  const { type, sender } = event.row;
+  const { type, sender, roomId } = event.row;
+  if (filter.not_rooms?.includes(roomId)) return false;
+  if (filter.rooms && !filter.rooms.includes(roomId)) return false;
   if (filter.not_types && matchesType(type, filter.not_types)) return false;
   if (filter.types && !matchesType(type, filter.types)) return false;
   if (filter.not_senders?.includes(sender)) return false;

@@ -629,3 +629,26 @@ describe("room summary and unread counts", () => {
     expect(await count()).toBe(0);
   });
 });
+
+describe("rooms and not_rooms inside room.timeline and room.state", () => {
+  test("limit the timeline and state of the rooms they exclude, and nothing else", async () => {
+    const { startTestServer } = await import("../helpers/server");
+    const server = await startTestServer();
+    try {
+      const user = await server.register("scoped-filter");
+      const kept = (await server.request("POST", "/_matrix/client/v3/createRoom", { token: user.access_token, body: { name: "kept" } })).body.room_id;
+      const muted = (await server.request("POST", "/_matrix/client/v3/createRoom", { token: user.access_token, body: { name: "muted" } })).body.room_id;
+      const filter = JSON.stringify({ room: { timeline: { not_rooms: [muted] }, state: { rooms: [kept] } } });
+      const response = await server.request("GET", `/_matrix/client/v3/sync?filter=${encodeURIComponent(filter)}`, { token: user.access_token });
+      expect(response.status).toBe(200);
+      const rooms = response.body.rooms.join;
+      expect(rooms[kept].timeline.events.length).toBeGreaterThan(0);
+      expect(rooms[muted].timeline.events).toEqual([]);
+      expect(rooms[muted].state.events).toEqual([]);
+      // The muted room's state would otherwise be in `state`, the kept room's is.
+      expect(rooms[kept].timeline.events.some((e: any) => e.type === "m.room.name") || rooms[kept].state.events.some((e: any) => e.type === "m.room.name")).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});
