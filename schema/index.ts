@@ -1,3 +1,4 @@
 export * from "./accounts";
 export * from "./rooms";
 export * from "./sync";
+export * from "./keys";

@@ -1,3 +1,4 @@
+import { deleteDeviceKeys } from "../e2ee/keys";
 import type { Homeserver } from "../homeserver";
 
 /**
@@ -9,4 +10,5 @@ import type { Homeserver } from "../homeserver";
 export function deleteDevices(hs: Homeserver, userId: string, deviceIds: string[]): void {
   hs.store.devices.delete(userId, deviceIds);
   hs.store.toDevice.deleteForDevices(userId, deviceIds);
+  deleteDeviceKeys(hs, userId, deviceIds);
 }

@@ -7,6 +7,7 @@ import { createEventsStore } from "./events";
 import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
+import { createKeysStore } from "./keys";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -31,6 +32,7 @@ export interface Store {
   receipts: ReturnType<typeof createReceiptsStore>;
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
+  keys: ReturnType<typeof createKeysStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -65,11 +67,12 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const presence = createPresenceStore(db);
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
+  const keys = createKeysStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -165,6 +168,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     receipts,
     toDevice,
     presence,
+    keys,
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

@@ -8,6 +8,7 @@ import refreshRotation from "../../schema/migrations/0002_refresh_rotation.sql" 
 import sync from "../../schema/migrations/0003_sync.sql" with { type: "text" };
 import streamMark from "../../schema/migrations/0004_stream_mark.sql" with { type: "text" };
 import eventsCover from "../../schema/migrations/0005_events_cover.sql" with { type: "text" };
+import keys from "../../schema/migrations/0006_keys.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0003_sync", sql: sync },
   { name: "0004_stream_mark", sql: streamMark },
   { name: "0005_events_cover", sql: eventsCover },
+  { name: "0006_keys", sql: keys },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** Every table whose rows carry a stream position. */
-const POSITIONED_TABLES = ["events", "account_data", "receipts", "to_device_messages", "presence"];
+const POSITIONED_TABLES = ["events", "account_data", "receipts", "to_device_messages", "presence", "device_list_changes"];
 
 /**
  * The server-wide stream: every persisted change a client can see takes the next

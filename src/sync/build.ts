@@ -7,7 +7,7 @@ import { loadEvent } from "../rooms/room-state";
 import { roomIncluded, typeIncluded, type Filter } from "./filter";
 import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
 import { formatSyncToken, type SyncToken } from "./token";
-import { presenceEvents } from "./presence";
+import { presenceEvents, usersSharingARoom } from "./presence";
 
 const TO_DEVICE_LIMIT = 100;
 
@@ -70,7 +70,8 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   ) {
     // Syncing with the token still acknowledges the messages it delivered.
     store.toDevice.acknowledge(userId, requester.deviceId, since.toDevice);
-    return { response: emptyResponse(formatSyncToken({ pos: now, typing: typingSerial, toDevice: since.toDevice })), empty: true };
+    const keys = store.keys.keyCounts(userId, requester.deviceId);
+    return { response: emptyResponse(formatSyncToken({ pos: now, typing: typingSerial, toDevice: since.toDevice }), keys), empty: true };
   }
 
   const join: Record<string, unknown> = {};
@@ -168,10 +169,12 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
     to_device: {
       events: toDevice.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) })),
     },
-    device_lists: { changed: [] as string[], left: [] as string[] },
-    device_one_time_keys_count: {},
+    device_lists: deviceLists(hs, userId, initial ? null : since!.pos, now, { join, leave }),
+    device_one_time_keys_count: store.keys.oneTimeKeyCounts(userId, requester.deviceId),
+    device_unused_fallback_key_types: store.keys.unusedFallbackKeyTypes(userId, requester.deviceId),
   };
   const empty =
+    response.device_lists.changed.length + response.device_lists.left.length === 0 &&
     Object.keys(join).length + Object.keys(invite).length + Object.keys(leave).length + Object.keys(knock).length === 0 &&
     accountEvents.length === 0 &&
     toDevice.length === 0 &&
@@ -190,7 +193,7 @@ function isEmptyRoomSection(section: Record<string, any>): boolean {
   );
 }
 
-function emptyResponse(nextBatch: string) {
+function emptyResponse(nextBatch: string, keys: { counts: Record<string, number>; fallback: string[] }) {
   return {
     next_batch: nextBatch,
     rooms: { join: {}, invite: {}, leave: {}, knock: {} },
@@ -198,6 +201,29 @@ function emptyResponse(nextBatch: string) {
     presence: { events: [] },
     to_device: { events: [] },
     device_lists: { changed: [], left: [] },
-    device_one_time_keys_count: {},
+    device_one_time_keys_count: keys.counts,
+    device_unused_fallback_key_types: keys.fallback,
   };
+}
+
+/**
+ * device_lists (spec: "Tracking the device list for a user"): users sharing a room
+ * whose devices changed since the token, plus users who joined a room shared with
+ * the syncing user (their devices are new to the client); `left`: users who left
+ * and share no room any more. Empty on initial sync: the client queries all.
+ */
+function deviceLists(hs: Homeserver, userId: string, since: number | null, now: number, rooms: { join: Record<string, any>; leave: Record<string, any> }) {
+  if (since === null) return { changed: [] as string[], left: [] as string[] };
+  const sharing = usersSharingARoom(hs, userId);
+  const changed = new Set(hs.store.keys.changedUsers(since, now).filter((other) => sharing.has(other)));
+  const left = new Set<string>();
+  for (const section of [...Object.values(rooms.join), ...Object.values(rooms.leave)]) {
+    for (const event of section.timeline?.events ?? []) {
+      if (event.type !== "m.room.member" || event.state_key === userId) continue;
+      if (event.content?.membership === "join" && sharing.has(event.state_key)) changed.add(event.state_key);
+      else if (event.content?.membership !== "join" && !sharing.has(event.state_key)) left.add(event.state_key);
+    }
+  }
+  for (const other of changed) left.delete(other);
+  return { changed: [...changed], left: [...left] };
 }

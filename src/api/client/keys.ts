@@ -1,0 +1,35 @@
+// Key management for end-to-end encryption (spec: Client-Server API, "Key management API").
+import { Elysia, t } from "elysia";
+import { claimKeys, queryKeys, uploadKeys } from "../../e2ee/keys";
+import type { Homeserver } from "../../homeserver";
+import { authenticated } from "../../http/auth";
+import { usersSharingARoom } from "../../sync/presence";
+import { parseSyncToken } from "../../sync/token";
+
+const KeyMap = t.Record(t.String(), t.Unknown());
+
+export function keysApi(hs: Homeserver, prefix: string) {
+  return new Elysia({ name: "api.keys", seed: `${hs.instanceId}${prefix}`, prefix })
+    .use(authenticated(hs, { allowGuests: true }))
+    .post("/keys/upload", ({ body, requester }) => uploadKeys(hs, requester, body), {
+      body: t.Object({ device_keys: t.Optional(KeyMap), one_time_keys: t.Optional(KeyMap), fallback_keys: t.Optional(KeyMap) }),
+    })
+    .post("/keys/query", ({ body, requester }) => queryKeys(hs, requester, body.device_keys), {
+      body: t.Object({ device_keys: t.Record(t.String(), t.Array(t.String())), timeout: t.Optional(t.Integer()) }),
+    })
+    .post("/keys/claim", ({ body }) => claimKeys(hs, body.one_time_keys), {
+      body: t.Object({ one_time_keys: t.Record(t.String(), t.Record(t.String(), t.String())), timeout: t.Optional(t.Integer()) }),
+    })
+    .get(
+      "/keys/changes",
+      ({ query, requester }) => {
+        const current = { pos: hs.store.stream.current, typing: hs.typing.serial };
+        // Both tokens are sync tokens (or the position part of one).
+        const from = parseSyncToken(query.from, current).pos;
+        const to = parseSyncToken(query.to, current).pos;
+        const sharing = usersSharingARoom(hs, requester.userId);
+        return { changed: hs.store.keys.changedUsers(from, to).filter((userId) => sharing.has(userId)), left: [] };
+      },
+      { query: t.Object({ from: t.String(), to: t.String() }) },
+    );
+}

@@ -1,0 +1,134 @@
+// Device keys, one-time and fallback keys (spec: Client-Server API, "End-to-End
+// Encryption", "Key management API"). The server stores, serves and notifies;
+// it never looks inside the keys.
+import type { Requester } from "../accounts/credentials";
+import type { Homeserver } from "../homeserver";
+import { MatrixError } from "../http/errors";
+import { isUserId, serverNameOf } from "../rooms/ids";
+import { usersSharingARoom } from "../sync/presence";
+import { canonicalJson } from "../util/canonical-json";
+
+type Json = Record<string, unknown>;
+
+export interface KeysUpload {
+  device_keys?: Json;
+  one_time_keys?: Record<string, unknown>;
+  fallback_keys?: Record<string, unknown>;
+}
+
+/**
+ * Records that a user's device list changed and wakes everyone who shares a room
+ * with them (they see the user in device_lists.changed). Runs inside the caller's
+ * transaction.
+ */
+export function deviceListChanged(hs: Homeserver, userId: string): void {
+  const pos = hs.store.stream.next();
+  hs.store.keys.recordChange(userId, pos);
+  hs.store.afterCommit(() => hs.notifier.notify(usersSharingARoom(hs, userId), pos));
+}
+
+function splitKeyId(id: string): [string, string] {
+  const colon = id.indexOf(":");
+  if (colon <= 0 || colon === id.length - 1) throw new MatrixError(400, "M_INVALID_PARAM", `Key id ${id} is not <algorithm>:<id>`);
+  return [id.slice(0, colon), id.slice(colon + 1)];
+}
+
+/** POST /keys/upload. Identical re-uploads are accepted (clients send them concurrently). */
+export function uploadKeys(hs: Homeserver, requester: Requester, upload: KeysUpload): { one_time_key_counts: Record<string, number> } {
+  const { userId, deviceId } = requester;
+  const { keys } = hs.store;
+  hs.store.transaction(() => {
+    if (upload.device_keys !== undefined) {
+      const deviceKeys = upload.device_keys;
+      if (deviceKeys.user_id !== userId || deviceKeys.device_id !== deviceId) {
+        throw new MatrixError(400, "M_INVALID_PARAM", "device_keys must be for the authenticated user and device");
+      }
+      if (typeof deviceKeys.keys !== "object" || deviceKeys.keys === null || !Array.isArray(deviceKeys.algorithms)) {
+        throw new MatrixError(400, "M_BAD_JSON", "device_keys needs algorithms and keys");
+      }
+      const json = canonicalJson(deviceKeys);
+      const existing = keys.deviceKeys(userId, deviceId);
+      if (existing !== json) {
+        // A device's identity keys never change: a client that wants new ones needs a new device.
+        if (existing !== undefined && canonicalJson((JSON.parse(existing) as Json).keys) !== canonicalJson(deviceKeys.keys)) {
+          throw new MatrixError(400, "M_INVALID_PARAM", "The device's identity keys cannot change; log in as a new device");
+        }
+        keys.putDeviceKeys(userId, deviceId, json);
+        deviceListChanged(hs, userId);
+      }
+    }
+    for (const [id, key] of Object.entries(upload.one_time_keys ?? {})) {
+      const [algorithm, keyId] = splitKeyId(id);
+      const json = canonicalJson(key);
+      const existing = keys.oneTimeKey(userId, deviceId, algorithm, keyId);
+      if (existing !== undefined && existing !== json) {
+        throw new MatrixError(400, "M_INVALID_PARAM", `One-time key ${id} already exists with different content`);
+      }
+      if (existing === undefined) keys.addOneTimeKey({ userId, deviceId, algorithm, keyId, json });
+    }
+    for (const [id, key] of Object.entries(upload.fallback_keys ?? {})) {
+      const [algorithm, keyId] = splitKeyId(id);
+      keys.putFallbackKey({ userId, deviceId, algorithm, keyId, json: canonicalJson(key) });
+    }
+  });
+  return { one_time_key_counts: keys.oneTimeKeyCounts(userId, deviceId) };
+}
+
+/** POST /keys/query for local users; other servers are listed in failures until federation exists. */
+export function queryKeys(hs: Homeserver, requester: Requester, wanted: Record<string, string[]>) {
+  const deviceKeys: Record<string, Record<string, unknown>> = {};
+  const failures: Record<string, unknown> = {};
+  for (const [userId, deviceIds] of Object.entries(wanted)) {
+    if (!isUserId(userId)) continue;
+    if (serverNameOf(userId) !== hs.config.server_name) {
+      failures[serverNameOf(userId)] = { status: 503, message: "Federation is not available" };
+      continue;
+    }
+    const devices: Record<string, unknown> = {};
+    const names = new Map(hs.store.devices.list(userId).map((device) => [device.deviceId, device.displayName]));
+    for (const { deviceId, json } of hs.store.keys.allDeviceKeys(userId)) {
+      if (deviceIds.length > 0 && !deviceIds.includes(deviceId)) continue;
+      if (!names.has(deviceId)) continue;
+      const keys = JSON.parse(json) as Json;
+      const displayName = names.get(deviceId);
+      devices[deviceId] = { ...keys, unsigned: displayName ? { device_display_name: displayName } : {} };
+    }
+    deviceKeys[userId] = devices;
+  }
+  return { device_keys: deviceKeys, failures, master_keys: {}, self_signing_keys: {}, user_signing_keys: {} };
+}
+
+/**
+ * POST /keys/claim: one one-time key per requested device, removed as it is
+ * handed out (one synchronous transaction, so two claims never get the same key);
+ * the fallback key when none is left.
+ */
+export function claimKeys(hs: Homeserver, wanted: Record<string, Record<string, string>>) {
+  const claimed: Record<string, Record<string, Record<string, unknown>>> = {};
+  const failures: Record<string, unknown> = {};
+  hs.store.transaction(() => {
+    for (const [userId, devices] of Object.entries(wanted)) {
+      if (!isUserId(userId)) continue;
+      if (serverNameOf(userId) !== hs.config.server_name) {
+        failures[serverNameOf(userId)] = { status: 503, message: "Federation is not available" };
+        continue;
+      }
+      for (const [deviceId, algorithm] of Object.entries(devices)) {
+        const key = hs.store.keys.takeOneTimeKey(userId, deviceId, algorithm) ?? hs.store.keys.useFallbackKey(userId, deviceId, algorithm);
+        if (!key) continue;
+        ((claimed[userId] ??= {})[deviceId] ??= {})[`${algorithm}:${key.keyId}`] = JSON.parse(key.json);
+      }
+    }
+  });
+  return { one_time_keys: claimed, failures };
+}
+
+/** Removes a device's keys and tells everyone who shares a room with its owner. */
+export function deleteDeviceKeys(hs: Homeserver, userId: string, deviceIds: string[]): void {
+  let had = false;
+  for (const deviceId of deviceIds) {
+    if (hs.store.keys.deviceKeys(userId, deviceId) !== undefined) had = true;
+    hs.store.keys.deleteDeviceKeys(userId, deviceId);
+  }
+  if (had) deviceListChanged(hs, userId);
+}
