@@ -214,15 +214,21 @@ function emptyResponse(nextBatch: string, keys: { counts: Record<string, number>
  */
 function deviceLists(hs: Homeserver, userId: string, since: number | null, now: number, rooms: { join: Record<string, any>; leave: Record<string, any> }) {
   if (since === null) return { changed: [] as string[], left: [] as string[] };
-  const sharing = usersSharingARoom(hs, userId);
-  const changed = new Set(hs.store.keys.changedUsers(since, now).filter((other) => sharing.has(other)));
-  const left = new Set<string>();
+  const changedSince = hs.store.keys.changedUsers(since, now);
+  const memberEvents: { state_key: string; content?: { membership?: string } }[] = [];
   for (const section of [...Object.values(rooms.join), ...Object.values(rooms.leave)]) {
     for (const event of section.timeline?.events ?? []) {
-      if (event.type !== "m.room.member" || event.state_key === userId) continue;
-      if (event.content?.membership === "join" && sharing.has(event.state_key)) changed.add(event.state_key);
-      else if (event.content?.membership !== "join" && !sharing.has(event.state_key)) left.add(event.state_key);
+      if (event.type === "m.room.member" && event.state_key !== userId) memberEvents.push(event);
     }
+  }
+  // Most syncs carry neither: skip gathering everyone who shares a room.
+  if (changedSince.length === 0 && memberEvents.length === 0) return { changed: [] as string[], left: [] as string[] };
+  const sharing = usersSharingARoom(hs, userId);
+  const changed = new Set(changedSince.filter((other) => sharing.has(other)));
+  const left = new Set<string>();
+  for (const event of memberEvents) {
+    if (event.content?.membership === "join" && sharing.has(event.state_key)) changed.add(event.state_key);
+    else if (event.content?.membership !== "join" && !sharing.has(event.state_key)) left.add(event.state_key);
   }
   for (const other of changed) left.delete(other);
   return { changed: [...changed], left: [...left] };
