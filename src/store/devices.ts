@@ -77,18 +77,11 @@ export function createDevicesStore(db: Db) {
     insertAccessToken(token: AccessTokenRow): void {
       db.insert(accessTokens).values(token).run();
     },
-    deleteAccessToken(tokenHash: string): void {
-      tokenCache.delete(tokenHash);
-      db.delete(accessTokens).where(eq(accessTokens.tokenHash, tokenHash)).run();
-    },
     findRefreshToken(tokenHash: string): RefreshTokenRow | undefined {
       return db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).get();
     },
     insertRefreshToken(token: RefreshTokenRow): void {
       db.insert(refreshTokens).values(token).run();
-    },
-    deleteRefreshToken(tokenHash: string): void {
-      db.delete(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).run();
     },
     /** Revokes a refresh token and the access tokens issued with it. */
     revokeRefreshPair(refreshHash: string): void {

@@ -133,10 +133,6 @@ export function createEventsStore(db: Db, sqlite: Database) {
       if (options.dir === "f") return pageForwards().all({ ...params, toPos: options.toPos ?? Number.MAX_SAFE_INTEGER }) as EventRow[];
       return pageBackwards().all({ ...params, toPos: options.toPos ?? 0 }) as EventRow[];
     },
-    /** The last event of a room at or before `pos`. */
-    lastAtOrBefore(roomId: string, pos: number): EventRow | undefined {
-      return db.select().from(events).where(and(eq(events.roomId, roomId), lte(events.streamPos, pos))).orderBy(desc(events.streamPos)).limit(1).get();
-    },
     /** The event of a room closest to a timestamp in one direction (timestamp_to_event). */
     closestToTimestamp(roomId: string, ts: number, dir: "f" | "b"): EventRow | undefined {
       const forwards = dir === "f";
