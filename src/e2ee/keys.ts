@@ -5,7 +5,7 @@ import type { Requester } from "../accounts/credentials";
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
 import { isUserId, serverNameOf } from "../rooms/ids";
-import { usersSharingARoom } from "../sync/presence";
+import { usersSharingARoom } from "../rooms/room-state";
 import { canonicalJson } from "../util/canonical-json";
 
 type Json = Record<string, unknown>;
@@ -121,6 +121,12 @@ export function claimKeys(hs: Homeserver, wanted: Record<string, Record<string, 
     }
   });
   return { one_time_keys: claimed, failures };
+}
+
+/** GET /keys/changes: room-mates whose device lists changed between two stream positions. */
+export function keyChanges(hs: Homeserver, userId: string, from: number, to: number): { changed: string[]; left: string[] } {
+  const sharing = usersSharingARoom(hs, userId);
+  return { changed: hs.store.keys.changedUsers(from, to).filter((other) => sharing.has(other)), left: [] };
 }
 
 /** Removes a device's keys and tells everyone who shares a room with its owner. */

@@ -4,8 +4,7 @@ import type { Requester } from "../accounts/credentials";
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden, notFound } from "../http/errors";
 import { isRoomAlias, serverNameOf } from "./ids";
-import { powerLevelsView } from "./power-levels";
-import { currentStateEvent } from "./room-state";
+import { currentPowerLevels, currentStateEvent } from "./room-state";
 import { roomAccess } from "./visibility";
 
 function requireLocalAlias(hs: Homeserver, alias: string): string {
@@ -47,10 +46,7 @@ export function deleteAlias(hs: Homeserver, requester: Requester, alias: string)
   const target = hs.store.rooms.aliasTarget(alias);
   if (!target) throw notFound(`Room alias ${alias} not found.`);
   if (target.creator !== requester.userId && !requester.isAdmin) {
-    const levels = powerLevelsView(
-      currentStateEvent(hs, target.roomId, "m.room.power_levels", "")?.pdu,
-      currentStateEvent(hs, target.roomId, "m.room.create", "")?.pdu,
-    );
+    const levels = currentPowerLevels(hs, target.roomId);
     if (levels.userLevel(requester.userId) < levels.eventLevel("m.room.canonical_alias", true)) {
       throw forbidden("You don't have permission to delete this alias");
     }
@@ -73,10 +69,7 @@ export function directoryVisibility(hs: Homeserver, roomId: string): { visibilit
 export function setDirectoryVisibility(hs: Homeserver, requester: Requester, roomId: string, visibility: "public" | "private"): void {
   if (!hs.store.rooms.get(roomId)) throw notFound("Unknown room");
   if (!requester.isAdmin) {
-    const levels = powerLevelsView(
-      currentStateEvent(hs, roomId, "m.room.power_levels", "")?.pdu,
-      currentStateEvent(hs, roomId, "m.room.create", "")?.pdu,
-    );
+    const levels = currentPowerLevels(hs, roomId);
     const membership = currentStateEvent(hs, roomId, "m.room.member", requester.userId)?.pdu.content.membership;
     if (membership !== "join" || levels.userLevel(requester.userId) < levels.eventLevel("m.room.canonical_alias", true)) {
       throw forbidden("You don't have permission to change the directory visibility of this room");

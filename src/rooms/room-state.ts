@@ -1,6 +1,8 @@
 // Reading room state: the current state, and the state in force at an event.
 import type { Homeserver } from "../homeserver";
 import { perInstance } from "../util/per-instance";
+import { powerLevelsView, type PowerLevelsView } from "./power-levels";
+import { roomVersionRules } from "./room-versions";
 import type { EventRow } from "../store/events";
 import type { StateEntry } from "../store/state";
 import type { Pdu } from "./event-format";
@@ -95,4 +97,23 @@ export function currentMembership(hs: Homeserver, roomId: string, userId: string
 /** Loads the events of a list of state entries. */
 export function loadState(hs: Homeserver, entries: StateEntry[]): StoredEvent[] {
   return loadEvents(hs, entries.map((entry) => entry.eventId));
+}
+
+/** The room's current power levels with the spec's defaults (see power-levels.ts). */
+export function currentPowerLevels(hs: Homeserver, roomId: string): PowerLevelsView {
+  const room = hs.store.rooms.get(roomId);
+  return powerLevelsView(
+    currentStateEvent(hs, roomId, "m.room.power_levels", "")?.pdu,
+    currentStateEvent(hs, roomId, "m.room.create", "")?.pdu,
+    room ? roomVersionRules(room.roomVersion) : undefined,
+  );
+}
+
+/** Everyone who shares a joined room with `userId` (including themselves). */
+export function usersSharingARoom(hs: Homeserver, userId: string): Set<string> {
+  const users = new Set<string>([userId]);
+  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) {
+    for (const member of hs.store.state.joinedMembers(roomId)) users.add(member);
+  }
+  return users;
 }

@@ -5,8 +5,7 @@ import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden } from "../http/errors";
 import { appendEvent } from "./append";
 import { isRoomAlias } from "./ids";
-import { powerLevelsView } from "./power-levels";
-import { currentStateEvent, loadEvent } from "./room-state";
+import { currentPowerLevels, currentStateEvent, loadEvent } from "./room-state";
 
 /** PUT /send/{eventType}/{txnId}: idempotent per device, path and txnId. */
 export function sendMessageEvent(hs: Homeserver, requester: Requester, roomId: string, type: string, txnId: string, content: Record<string, unknown>) {
@@ -73,10 +72,7 @@ export function redactEvent(hs: Homeserver, requester: Requester, roomId: string
   if (earlier) return { event_id: earlier };
   const target = loadEvent(hs, targetId);
   if (target && target.row.roomId === roomId && target.row.sender !== requester.userId) {
-    const levels = powerLevelsView(
-      currentStateEvent(hs, roomId, "m.room.power_levels", "")?.pdu,
-      currentStateEvent(hs, roomId, "m.room.create", "")?.pdu,
-    );
+    const levels = currentPowerLevels(hs, roomId);
     if (levels.userLevel(requester.userId) < levels.redact) throw forbidden("You don't have permission to redact events of other users");
   }
   const event = appendEvent(hs, {

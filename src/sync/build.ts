@@ -7,7 +7,8 @@ import { loadEvent } from "../rooms/room-state";
 import { roomIncluded, typeIncluded, type Filter } from "./filter";
 import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
 import { formatSyncToken, type SyncToken } from "./token";
-import { presenceEvents, usersSharingARoom } from "./presence";
+import { presenceEvents } from "./presence";
+import { usersSharingARoom } from "../rooms/room-state";
 
 const TO_DEVICE_LIMIT = 100;
 

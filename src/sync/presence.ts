@@ -3,21 +3,13 @@
 // or through /sync's set_presence; each change takes a stream position.
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden, notFound } from "../http/errors";
+import { usersSharingARoom } from "../rooms/room-state";
 
 export const PRESENCE_STATES = new Set(["online", "unavailable", "offline"]);
 /** A user active within this long counts as currently_active (Synapse uses 60 s too). */
 const ACTIVE_WINDOW_MS = 60_000;
 /** last_active is refreshed in storage at most this often when nothing else changes. */
 const LAST_ACTIVE_WRITE_INTERVAL_MS = 60_000;
-
-/** Everyone who shares a joined room with `userId` (including themselves). */
-export function usersSharingARoom(hs: Homeserver, userId: string): Set<string> {
-  const users = new Set<string>([userId]);
-  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) {
-    for (const member of hs.store.state.joinedMembers(roomId)) users.add(member);
-  }
-  return users;
-}
 
 export function setPresence(hs: Homeserver, userId: string, state: string, statusMsg?: string | null, fromSync = false): void {
   if (!hs.config.presence_enabled) return;

@@ -1,9 +1,8 @@
 // Key management for end-to-end encryption (spec: Client-Server API, "Key management API").
 import { Elysia, t } from "elysia";
-import { claimKeys, queryKeys, uploadKeys } from "../../e2ee/keys";
+import { claimKeys, keyChanges, queryKeys, uploadKeys } from "../../e2ee/keys";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
-import { usersSharingARoom } from "../../sync/presence";
 import { parseSyncToken } from "../../sync/token";
 
 const KeyMap = t.Record(t.String(), t.Unknown());
@@ -27,8 +26,7 @@ export function keysApi(hs: Homeserver, prefix: string) {
         // Both tokens are sync tokens (or the position part of one).
         const from = parseSyncToken(query.from, current).pos;
         const to = parseSyncToken(query.to, current).pos;
-        const sharing = usersSharingARoom(hs, requester.userId);
-        return { changed: hs.store.keys.changedUsers(from, to).filter((userId) => sharing.has(userId)), left: [] };
+        return keyChanges(hs, requester.userId, from, to);
       },
       { query: t.Object({ from: t.String(), to: t.String() }) },
     );
