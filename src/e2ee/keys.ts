@@ -7,6 +7,7 @@ import { MatrixError } from "../http/errors";
 import { isUserId, serverNameOf } from "../rooms/ids";
 import { usersSharingARoom } from "../rooms/room-state";
 import { canonicalJson } from "../util/canonical-json";
+import { crossSigningKeysFor, deviceSignatures } from "./cross-signing";
 
 type Json = Record<string, unknown>;
 
@@ -74,10 +75,17 @@ export function uploadKeys(hs: Homeserver, requester: Requester, upload: KeysUpl
   return { one_time_key_counts: keys.oneTimeKeyCounts(userId, deviceId) };
 }
 
-/** POST /keys/query for local users; other servers are listed in failures until federation exists. */
+/**
+ * POST /keys/query for local users, with their cross-signing keys and the
+ * signatures uploaded for them; other servers are listed in failures until
+ * federation exists.
+ */
 export function queryKeys(hs: Homeserver, requester: Requester, wanted: Record<string, string[]>) {
   const deviceKeys: Record<string, Record<string, unknown>> = {};
   const failures: Record<string, unknown> = {};
+  const masterKeys: Record<string, Json> = {};
+  const selfSigningKeys: Record<string, Json> = {};
+  const userSigningKeys: Record<string, Json> = {};
   for (const [userId, deviceIds] of Object.entries(wanted)) {
     if (!isUserId(userId)) continue;
     if (serverNameOf(userId) !== hs.config.server_name) {
@@ -86,16 +94,20 @@ export function queryKeys(hs: Homeserver, requester: Requester, wanted: Record<s
     }
     const devices: Record<string, unknown> = {};
     const names = new Map(hs.store.devices.list(userId).map((device) => [device.deviceId, device.displayName]));
-    for (const { deviceId, json } of hs.store.keys.allDeviceKeys(userId)) {
-      if (deviceIds.length > 0 && !deviceIds.includes(deviceId)) continue;
-      if (!names.has(deviceId)) continue;
-      const keys = JSON.parse(json) as Json;
+    const stored = hs.store.keys.allDeviceKeys(userId).filter(({ deviceId }) => names.has(deviceId) && (deviceIds.length === 0 || deviceIds.includes(deviceId)));
+    const signed = deviceSignatures(hs, userId, stored.map(({ deviceId }) => deviceId));
+    for (const { deviceId, json } of stored) {
+      const keys = signed(deviceId, JSON.parse(json) as Json);
       const displayName = names.get(deviceId);
       devices[deviceId] = { ...keys, unsigned: displayName ? { device_display_name: displayName } : {} };
     }
     deviceKeys[userId] = devices;
+    const crossSigning = crossSigningKeysFor(hs, requester.userId, userId);
+    if (crossSigning.master) masterKeys[userId] = crossSigning.master;
+    if (crossSigning.self_signing) selfSigningKeys[userId] = crossSigning.self_signing;
+    if (crossSigning.user_signing) userSigningKeys[userId] = crossSigning.user_signing;
   }
-  return { device_keys: deviceKeys, failures, master_keys: {}, self_signing_keys: {}, user_signing_keys: {} };
+  return { device_keys: deviceKeys, failures, master_keys: masterKeys, self_signing_keys: selfSigningKeys, user_signing_keys: userSigningKeys };
 }
 
 /**
@@ -135,6 +147,7 @@ export function deleteDeviceKeys(hs: Homeserver, userId: string, deviceIds: stri
   for (const deviceId of deviceIds) {
     if (hs.store.keys.deviceKeys(userId, deviceId) !== undefined) had = true;
     hs.store.keys.deleteDeviceKeys(userId, deviceId);
+    hs.store.crossSigning.deleteSignaturesOn(userId, deviceId);
   }
   if (had) deviceListChanged(hs, userId);
 }

@@ -1,5 +1,6 @@
 // Key management for end-to-end encryption (spec: Client-Server API, "Key management API").
 import { Elysia, t } from "elysia";
+import { uploadCrossSigningKeys, uploadSignatures } from "../../e2ee/cross-signing";
 import { claimKeys, keyChanges, queryKeys, uploadKeys } from "../../e2ee/keys";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
@@ -7,8 +8,10 @@ import { parseSyncToken } from "../../sync/token";
 
 const KeyMap = t.Record(t.String(), t.Unknown());
 
+const CrossSigningKey = t.Record(t.String(), t.Unknown());
+
 export function keysApi(hs: Homeserver, prefix: string) {
-  return new Elysia({ name: "api.keys", seed: `${hs.instanceId}${prefix}`, prefix })
+  const anyUser = new Elysia({ name: "api.keys.any", seed: `${hs.instanceId}${prefix}`, prefix })
     .use(authenticated(hs, { allowGuests: true }))
     .post("/keys/upload", ({ body, requester }) => uploadKeys(hs, requester, body), {
       body: t.Object({ device_keys: t.Optional(KeyMap), one_time_keys: t.Optional(KeyMap), fallback_keys: t.Optional(KeyMap) }),
@@ -30,4 +33,21 @@ export function keysApi(hs: Homeserver, prefix: string) {
       },
       { query: t.Object({ from: t.String(), to: t.String() }) },
     );
+
+  // Cross-signing (spec: "Cross-signing"); guests cannot complete the password step it may need.
+  const registered = new Elysia({ name: "api.keys.registered", seed: `${hs.instanceId}${prefix}`, prefix })
+    .use(authenticated(hs))
+    .post("/keys/device_signing/upload", ({ body, requester }) => uploadCrossSigningKeys(hs, requester, body), {
+      body: t.Object({
+        master_key: t.Optional(CrossSigningKey),
+        self_signing_key: t.Optional(CrossSigningKey),
+        user_signing_key: t.Optional(CrossSigningKey),
+        auth: t.Optional(t.Unknown()),
+      }),
+    })
+    .post("/keys/signatures/upload", ({ body, requester }) => uploadSignatures(hs, requester, body), {
+      body: t.Record(t.String(), t.Record(t.String(), t.Record(t.String(), t.Unknown()))),
+    });
+
+  return new Elysia({ name: "api.keys", seed: `${hs.instanceId}${prefix}` }).use(anyUser).use(registered);
 }
