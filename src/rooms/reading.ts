@@ -7,7 +7,7 @@ import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "./event-filter";
 import { eventOfRow, loadEvent, loadEvents, loadState, type StoredEvent } from "./room-state";
 import { positionToken } from "./tokens";
-import { canSeeEvent, joinedSinceReadableEvents, requireVisibleEvent, roomAccess, type RoomAccess } from "./visibility";
+import { canSeeEvent, joinedSinceReadableEvents, requireVisibleEvent, roomAccess, roomStateAccess, type RoomAccess } from "./visibility";
 
 export const MAX_PAGE = 1000;
 
@@ -104,13 +104,13 @@ export function eventContext(hs: Homeserver, roomId: string, eventId: string, vi
 
 /** The state a user may see: current for members, as it was when they left for former members. */
 export function visibleState(hs: Homeserver, roomId: string, userId: string): StoredEvent[] {
-  const access = roomAccess(hs, roomId, userId);
+  const access = roomStateAccess(hs, roomId, userId);
   if (access.kind === "former") return loadState(hs, hs.store.state.at(roomId, access.untilPos));
   return loadState(hs, hs.store.state.current(roomId));
 }
 
 export function visibleStateEvent(hs: Homeserver, roomId: string, userId: string, type: string, stateKey: string): StoredEvent {
-  const access = roomAccess(hs, roomId, userId);
+  const access = roomStateAccess(hs, roomId, userId);
   const eventId =
     access.kind === "former"
       ? hs.store.state.eventIdAt(roomId, type, stateKey, access.untilPos)
@@ -127,7 +127,7 @@ export function roomMembers(
   viewer: Viewer,
   options: { at?: number; membership?: string; notMembership?: string },
 ): ClientEvent[] {
-  const access = roomAccess(hs, roomId, viewer.userId);
+  const access = roomStateAccess(hs, roomId, viewer.userId);
   const until = readableUntil(hs, access);
   const pos = Math.min(options.at ?? until, until);
   const entries = hs.store.state.at(roomId, pos).filter((entry) => entry.type === "m.room.member");

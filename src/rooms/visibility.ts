@@ -71,6 +71,19 @@ export function roomAccess(hs: Homeserver, roomId: string, userId: string): Room
 }
 
 /**
+ * Who may read a room's state (GET /state, /state/{type}/{key}, /members):
+ * as roomAccess, except a pending invitee, who sees only the stripped state
+ * sent with the invite (Synapse answers 403 here too).
+ */
+export function roomStateAccess(hs: Homeserver, roomId: string, userId: string): RoomAccess {
+  const access = roomAccess(hs, roomId, userId);
+  if (access.kind === "former" && access.untilPos === Number.MAX_SAFE_INTEGER) {
+    throw forbidden("You are invited to this room but have not joined it");
+  }
+  return access;
+}
+
+/**
  * Whether `userId` may see `event` (spec's rules). `joinedSince`: the user
  * joined the room after the event (see joinedSinceReadableEvents).
  */

@@ -109,6 +109,18 @@ describe("a user who joins later", () => {
     expect(own.map((event) => event.content.membership)).toEqual(["invite", "join"]);
   });
 
+  test("a pending invitee reads messages under invited history, but not the room's state or members", async () => {
+    const roomId = await createRoom(server, alice, { preset: "private_chat", name: "Secret plans" });
+    await putState(server, alice, roomId, "m.room.history_visibility", "", { history_visibility: "invited" });
+    await inviteUser(server, alice, roomId, carol.user_id);
+    expectError(await getRoom(server, carol, roomId, "state"), 403, "M_FORBIDDEN");
+    expectError(await getRoom(server, carol, roomId, "state/m.room.name/"), 403, "M_FORBIDDEN");
+    expectError(await getRoom(server, carol, roomId, "members"), 403, "M_FORBIDDEN");
+    await joinRoom(server, carol, roomId);
+    expect((await getRoom(server, carol, roomId, "state/m.room.name/")).body).toEqual({ name: "Secret plans" });
+    expect((await getRoom(server, carol, roomId, "members")).status).toBe(200);
+  });
+
   test("shared: sees the whole history, even from before their invite", async () => {
     const room = await lateJoinRoom("shared");
     expect(await visibleBodies(bob, room.roomId)).toEqual(["before invite", "after invite", "after join"]);
