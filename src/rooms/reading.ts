@@ -16,10 +16,18 @@ function readableUntil(hs: Homeserver, access: RoomAccess): number {
   return access.kind === "former" ? Math.min(access.untilPos, hs.store.stream.current) : hs.store.stream.current;
 }
 
-/** Member events for lazy-loading: the senders of `events`, from the state in force at `pos`. */
-function membersFor(hs: Homeserver, roomId: string, senders: Set<string>, pos: number, viewer: Viewer): ClientEvent[] {
+/**
+ * Member events for lazy-loading: each sender's membership as it was at their
+ * latest event in the page (a display name changed since then does not
+ * rename old messages).
+ */
+function membersFor(hs: Homeserver, roomId: string, events: StoredEvent[], viewer: Viewer): ClientEvent[] {
+  const latestBySender = new Map<string, number>();
+  for (const event of events) {
+    latestBySender.set(event.row.sender, Math.max(latestBySender.get(event.row.sender) ?? 0, event.row.streamPos));
+  }
   const ids: string[] = [];
-  for (const sender of senders) {
+  for (const [sender, pos] of latestBySender) {
     const id = hs.store.state.eventIdAt(roomId, "m.room.member", sender, pos);
     if (id) ids.push(id);
   }
@@ -71,8 +79,7 @@ export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, req
   const moreInDirection = !exhausted || chunk.length === limit;
   if (moreInDirection && (backwards ? cursor > 0 : cursor < until)) response.end = positionToken(cursor);
   if (request.filter.lazy_load_members) {
-    const senders = new Set(chunk.map((event) => event.row.sender));
-    response.state = membersFor(hs, roomId, senders, until, viewer);
+    response.state = membersFor(hs, roomId, chunk, viewer);
   }
   return response;
 }

@@ -588,6 +588,25 @@ describe("GET /messages filters", () => {
   });
 });
 
+describe("lazy-loaded members of a page", () => {
+  test("are the senders' member events as they were when they sent, not as they are now", async () => {
+    const roomId = await createRoom(server, alice, { preset: "public_chat" });
+    await putState(server, alice, roomId, "m.room.member", alice.user_id, { membership: "join", displayname: "Alice Then" });
+    await sendMessage(server, alice, roomId, "old message");
+    await putState(server, alice, roomId, "m.room.member", alice.user_id, { membership: "join", displayname: "Alice Now" });
+    await sendMessage(server, alice, roomId, "new message");
+
+    const page = async (limit: number, from?: string) =>
+      (await getRoom(server, alice, roomId, "messages", { dir: "b", limit: String(limit), ...(from ? { from } : {}), filter: JSON.stringify({ lazy_load_members: true, types: ["m.room.message"] }) })).body;
+    const newest = await page(1);
+    expect(newest.chunk.map((e: any) => e.content.body)).toEqual(["new message"]);
+    expect(newest.state.map((e: any) => e.content.displayname)).toEqual(["Alice Now"]);
+    const older = await page(1, newest.end);
+    expect(older.chunk.map((e: any) => e.content.body)).toEqual(["old message"]);
+    expect(older.state.map((e: any) => e.content.displayname)).toEqual(["Alice Then"]);
+  });
+});
+
 describe("GET /context/{eventId}", () => {
   test("events before (newest first) and after (oldest first), the state at the last event, and tokens", async () => {
     const roomId = await sharedRoom();
