@@ -11,7 +11,7 @@ import { directoryApi } from "./api/client/directory";
 import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
-import { keysApi } from "./api/client/keys";
+import { crossSigningApi, keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
@@ -65,7 +65,8 @@ export function buildApp(hs: Homeserver) {
     .use(profileApi(hs, prefix))
     .use(syncApi(hs, prefix))
     .use(userDataApi(hs, prefix))
-    .use(keysApi(hs, prefix));
+    .use(keysApi(hs, prefix))
+    .use(crossSigningApi(hs, "/_matrix/client/unstable"));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -140,6 +140,16 @@ describe("keys/device_signing/upload", () => {
     expect((await query(alice, alice.user_id)).body.master_keys[alice.user_id]).toEqual(second.body.master_key);
   });
 
+  test("is also served under the unstable prefix Element tries first", async () => {
+    const erin = await server.register("xs-unstable");
+    const keys = crossSigningSet(erin);
+    const response = await server.request("POST", "/_matrix/client/unstable/keys/device_signing/upload", { token: erin.access_token, body: keys.body });
+    expect(response.status).toBe(200);
+    expect((await query(erin, erin.user_id)).body.master_keys[erin.user_id]).toEqual(keys.body.master_key);
+    const again = await server.request("POST", "/_matrix/client/unstable/keys/device_signing/upload", { token: erin.access_token, body: crossSigningSet(erin).body });
+    expect(again.status).toBe(401);
+  });
+
   test("refuses keys not signed by the master key, of another user, without a master key, or named like a device", async () => {
     const alice = await server.register("xs-refuse");
     const keys = crossSigningSet(alice);

@@ -34,8 +34,16 @@ export function keysApi(hs: Homeserver, prefix: string) {
       { query: t.Object({ from: t.String(), to: t.String() }) },
     );
 
-  // Cross-signing (spec: "Cross-signing"); guests cannot complete the password step it may need.
-  const registered = new Elysia({ name: "api.keys.registered", seed: `${hs.instanceId}${prefix}`, prefix })
+  return new Elysia({ name: "api.keys", seed: `${hs.instanceId}${prefix}` }).use(anyUser).use(crossSigningApi(hs, prefix));
+}
+
+/**
+ * Cross-signing (spec: "Cross-signing"). Guests cannot complete the password
+ * step it may need. Element calls the pre-v1.1 unstable prefix first, so app.ts
+ * mounts this under both prefixes, as Synapse serves it.
+ */
+export function crossSigningApi(hs: Homeserver, prefix: string) {
+  return new Elysia({ name: "api.keys.cross-signing", seed: `${hs.instanceId}${prefix}`, prefix })
     .use(authenticated(hs))
     .post("/keys/device_signing/upload", ({ body, requester }) => uploadCrossSigningKeys(hs, requester, body), {
       body: t.Object({
@@ -48,6 +56,4 @@ export function keysApi(hs: Homeserver, prefix: string) {
     .post("/keys/signatures/upload", ({ body, requester }) => uploadSignatures(hs, requester, body), {
       body: t.Record(t.String(), t.Record(t.String(), t.Record(t.String(), t.Unknown()))),
     });
-
-  return new Elysia({ name: "api.keys", seed: `${hs.instanceId}${prefix}` }).use(anyUser).use(registered);
 }
