@@ -4,7 +4,8 @@ import { synapseAdminApi } from "./api/admin/synapse-admin";
 import { accountApi } from "./api/client/account";
 import { devicesApi } from "./api/client/devices";
 import { capabilitiesApi, discoveryApi } from "./api/client/discovery";
-import { registrationApi } from "./api/client/registration";
+import { registrationApi, registrationTokenValidityApi } from "./api/client/registration";
+import { mutualRoomsApi } from "./api/client/mutual-rooms";
 import { sessionApi } from "./api/client/session";
 import { roomsApi } from "./api/client/rooms";
 import { directoryApi } from "./api/client/directory";
@@ -21,6 +22,8 @@ import { errorHandler } from "./http/error-handler";
 import { clientIp, rememberClientIp } from "./http/client-ip";
 
 const CLIENT_PREFIX = "/_matrix/client/v3";
+/** Endpoints the spec added after v1.1 live under v1 (relations, threads, media, mutual_rooms ...). */
+const CLIENT_V1_PREFIX = "/_matrix/client/v1";
 /**
  * Older clients still call the r0 prefix (replaced by v3 in spec v1.1). Rather than
  * registering every route twice, an r0 request is answered as its v3 twin.
@@ -66,7 +69,10 @@ export function buildApp(hs: Homeserver) {
     .use(syncApi(hs, prefix))
     .use(userDataApi(hs, prefix))
     .use(keysApi(hs, prefix))
-    .use(crossSigningApi(hs, "/_matrix/client/unstable"));
+    .use(crossSigningApi(hs, "/_matrix/client/unstable"))
+    .use(registrationTokenValidityApi(hs, prefix))
+    .use(registrationTokenValidityApi(hs, CLIENT_V1_PREFIX))
+    .use(mutualRoomsApi(hs, CLIENT_V1_PREFIX));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

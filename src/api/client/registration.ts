@@ -44,7 +44,15 @@ export function registrationApi(hs: Homeserver, prefix: string) {
         return { available: true };
       },
       { query: t.Object({ username: t.String() }) },
-    )
+    );
+}
+
+/**
+ * GET /register/m.login.registration_token/validity. The spec puts it under
+ * /_matrix/client/v1 (where Element calls it); app.ts also mounts it under v3.
+ */
+export function registrationTokenValidityApi(hs: Homeserver, prefix: string) {
+  return new Elysia({ name: "api.registration.token-validity", seed: `${hs.instanceId}${prefix}`, prefix })
     .get(
       "/register/m.login.registration_token/validity",
       ({ query, request, server }) => {
