@@ -8,6 +8,9 @@ import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
+import { createReportsStore } from "./reports";
+import { createOpenidTokensStore } from "./openid";
+import { createUserDirectoryStore } from "./user-directory";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -33,6 +36,9 @@ export interface Store {
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
+  reports: ReturnType<typeof createReportsStore>;
+  openidTokens: ReturnType<typeof createOpenidTokensStore>;
+  userDirectory: ReturnType<typeof createUserDirectoryStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -169,6 +175,9 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     toDevice,
     presence,
     keys,
+    reports: createReportsStore(db),
+    openidTokens: createOpenidTokensStore(db),
+    userDirectory: createUserDirectoryStore(sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);
