@@ -14,6 +14,14 @@ import { userDataApi } from "./api/client/user-data";
 import { keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
+import { openidUserinfoApi } from "./api/federation/openid";
+import { userDirectoryApi } from "./api/client/user-directory";
+import { voipApi } from "./api/client/voip";
+import { openidApi } from "./api/client/openid";
+import { reportingApi } from "./api/client/reporting";
+import { threepidsApi } from "./api/client/threepids";
+import { thirdPartyLookupApi } from "./api/client/third-party-lookup";
+import { adminApi } from "./api/client/admin";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
 import { CORS_HEADERS, preflightResponse } from "./http/cors";
@@ -50,6 +58,7 @@ export function buildApp(hs: Homeserver) {
     .use(errorHandler(hs, () => routes))
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
+    .use(openidUserinfoApi(hs))
     .use(synapseAdminApi(hs))
     .use(timestampToEventApi(hs));
   const prefix = CLIENT_PREFIX;
@@ -65,7 +74,14 @@ export function buildApp(hs: Homeserver) {
     .use(profileApi(hs, prefix))
     .use(syncApi(hs, prefix))
     .use(userDataApi(hs, prefix))
-    .use(keysApi(hs, prefix));
+    .use(keysApi(hs, prefix))
+    .use(userDirectoryApi(hs, prefix))
+    .use(voipApi(hs, prefix))
+    .use(openidApi(hs, prefix))
+    .use(reportingApi(hs, prefix))
+    .use(threepidsApi(hs, prefix))
+    .use(thirdPartyLookupApi(hs, prefix))
+    .use(adminApi(hs, prefix));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;
