@@ -55,16 +55,22 @@ export function searchUserDirectory(hs: Homeserver, searcher: string, searchTerm
   // case only: a word with other letters is refined here alone.
   const longest = termWords.reduce((a, b) => (b.length > a.length ? b : a), "");
   const fragment = /^[\x20-\x7e]*$/.test(longest) ? longest : "";
-  const found = hs.store.userDirectory
-    .candidates(searcher, fragment, hs.config.user_directory.search_all_users)
-    .filter((candidate) => matches(candidate, termWords, term));
-  const sortKey = (candidate: DirectoryCandidate) => fold(candidate.displayName ?? candidate.userId.slice(1));
-  found.sort(
-    (a, b) =>
-      Number(b.shared) - Number(a.shared) ||
-      sortKey(a).localeCompare(sortKey(b)) ||
-      (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
-  );
+  // The store pages candidates in the order of the answer (sharing a room first,
+  // then by name, ASCII-case-insensitively), so the search stops at one match
+  // past the limit, which is enough to know whether the answer is `limited`.
+  const found: DirectoryCandidate[] = [];
+  const allUsers = hs.config.user_directory.search_all_users;
+  let page = { offset: 0, count: Math.max(100, limit * 4) };
+  while (found.length <= limit) {
+    const candidates = hs.store.userDirectory.candidates(searcher, fragment, allUsers, page);
+    for (const candidate of candidates) {
+      if (!matches(candidate, termWords, term)) continue;
+      found.push(candidate);
+      if (found.length > limit) break;
+    }
+    if (candidates.length < page.count) break;
+    page = { offset: page.offset + page.count, count: page.count * 2 };
+  }
   const results: UserDirectoryResult[] = found.slice(0, limit).map((candidate) => {
     const result: UserDirectoryResult = { user_id: candidate.userId };
     if (candidate.displayName) result.display_name = candidate.displayName;

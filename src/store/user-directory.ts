@@ -39,21 +39,28 @@ const SEARCH = `
       ($allUsers OR ${joinedTo("public_rooms")}) AS open
     FROM users u
     WHERE u.deactivated = 0
-      AND (substr(u.user_id, 2) LIKE $pattern ESCAPE '\\' OR u.display_name LIKE $pattern ESCAPE '\\')
-  ) WHERE shared OR open`;
+      AND (substr(u.user_id, 2) LIKE $pattern ESCAPE '\\' OR u.display_name LIKE $pattern ESCAPE '\\'
+        OR u.display_name GLOB '*[^ -~]*')
+  ) WHERE shared OR open
+  ORDER BY shared DESC, lower(coalesce(displayName, substr(userId, 2))), userId
+  LIMIT $count OFFSET $offset`;
 
 export function createUserDirectoryStore(sqlite: Database) {
   const search = lazy(() => sqlite.query(SEARCH));
   return {
     /**
      * Active users whose localpart or display name contains `fragment` (ASCII
-     * case-insensitive, SQLite's LIKE; an empty fragment matches everyone) and
+     * case-insensitive, SQLite's LIKE; an empty fragment matches everyone), or
+     * whose display name has other characters than printable ASCII (LIKE cannot
+     * fold "Ö" or "é": the caller decides for them), and
      * whom the searcher may find: sharing a room, in a public room, or anyone
-     * with `allUsers`. The caller refines the match.
+     * with `allUsers`. The caller refines the match. In order: users sharing a
+     * room first, then by lower-cased display name (or localpart); a page of
+     * `count` from `offset`.
      */
-    candidates(searcher: string, fragment: string, allUsers: boolean): DirectoryCandidate[] {
+    candidates(searcher: string, fragment: string, allUsers: boolean, page: { offset: number; count: number }): DirectoryCandidate[] {
       const pattern = `%${fragment.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = search().all({ searcher, pattern, allUsers: allUsers ? 1 : 0 }) as {
+      const rows = search().all({ searcher, pattern, allUsers: allUsers ? 1 : 0, ...page }) as {
         userId: string;
         displayName: string | null;
         avatarUrl: string | null;
