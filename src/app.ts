@@ -22,6 +22,7 @@ import { reportingApi } from "./api/client/reporting";
 import { threepidsApi } from "./api/client/threepids";
 import { thirdPartyLookupApi } from "./api/client/third-party-lookup";
 import { adminApi } from "./api/client/admin";
+import { spacesApi } from "./api/client/spaces";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
 import { CORS_HEADERS, preflightResponse } from "./http/cors";
@@ -29,6 +30,8 @@ import { errorHandler } from "./http/error-handler";
 import { clientIp, rememberClientIp } from "./http/client-ip";
 
 const CLIENT_PREFIX = "/_matrix/client/v3";
+/** Endpoints added to the spec after v1.1 live under v1 (e.g. the space hierarchy). */
+const CLIENT_V1_PREFIX = "/_matrix/client/v1";
 /**
  * Older clients still call the r0 prefix (replaced by v3 in spec v1.1). Rather than
  * registering every route twice, an r0 request is answered as its v3 twin.
@@ -81,7 +84,8 @@ export function buildApp(hs: Homeserver) {
     .use(reportingApi(hs, prefix))
     .use(threepidsApi(hs, prefix))
     .use(thirdPartyLookupApi(hs, prefix))
-    .use(adminApi(hs, prefix));
+    .use(adminApi(hs, prefix))
+    .use(spacesApi(hs, CLIENT_V1_PREFIX));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;
