@@ -23,6 +23,7 @@ import { threepidsApi } from "./api/client/threepids";
 import { thirdPartyLookupApi } from "./api/client/third-party-lookup";
 import { adminApi } from "./api/client/admin";
 import { spacesApi } from "./api/client/spaces";
+import { roomInitialSyncApi } from "./api/client/room-initial-sync";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
 import { CORS_HEADERS, preflightResponse } from "./http/cors";
@@ -85,6 +86,7 @@ export function buildApp(hs: Homeserver) {
     .use(threepidsApi(hs, prefix))
     .use(thirdPartyLookupApi(hs, prefix))
     .use(adminApi(hs, prefix))
+    .use(roomInitialSyncApi(hs, prefix))
     .use(spacesApi(hs, CLIENT_V1_PREFIX));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);

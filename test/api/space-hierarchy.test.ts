@@ -178,7 +178,8 @@ describe("who may see what", () => {
 describe("bad input", () => {
   test("limit, max_depth and suggested_only are checked: 400 M_INVALID_PARAM; no login: 401", async () => {
     const root = await space(owner);
-    for (const query of [{ limit: "0" }, { limit: "-1" }, { limit: "x" }, { max_depth: "-1" }, { max_depth: "1.5" }, { suggested_only: "yes" }]) {
+    const queries: Record<string, string>[] = [{ limit: "0" }, { limit: "-1" }, { limit: "x" }, { max_depth: "-1" }, { max_depth: "1.5" }, { suggested_only: "yes" }];
+    for (const query of queries) {
       expectError(await hierarchy(member, root, query), 400, "M_INVALID_PARAM");
     }
     expectError(await server.request("GET", `/_matrix/client/v1/rooms/${encodeURIComponent(root)}/hierarchy`), 401, "M_MISSING_TOKEN");
