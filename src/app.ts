@@ -24,6 +24,7 @@ import { thirdPartyLookupApi } from "./api/client/third-party-lookup";
 import { adminApi } from "./api/client/admin";
 import { spacesApi } from "./api/client/spaces";
 import { roomInitialSyncApi } from "./api/client/room-initial-sync";
+import { reportsAdminApi } from "./api/admin/reports";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
 import { CORS_HEADERS, preflightResponse } from "./http/cors";
@@ -64,6 +65,7 @@ export function buildApp(hs: Homeserver) {
     .use(serverKeysApi(hs))
     .use(openidUserinfoApi(hs))
     .use(synapseAdminApi(hs))
+    .use(reportsAdminApi(hs))
     .use(timestampToEventApi(hs));
   const prefix = CLIENT_PREFIX;
   app

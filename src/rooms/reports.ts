@@ -3,7 +3,8 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError, notFound } from "../http/errors";
 import { now } from "../util/time";
-import { currentMembership, loadEvent } from "./room-state";
+import type { ContentReportRow } from "../store/reports";
+import { currentMembership, currentStateEvent, loadEvent } from "./room-state";
 import { canSeeEvent } from "./visibility";
 
 export interface ReportBody {
@@ -51,4 +52,42 @@ export function reportRoom(hs: Homeserver, reporter: string, roomId: string, rea
 export function reportUser(hs: Homeserver, reporter: string, userId: string, reason: string): void {
   if (!hs.store.users.get(userId)) throw notFound("The user was not found.");
   hs.store.reports.insert({ kind: "user", reporter, targetUserId: userId, reason, receivedTs: now() });
+}
+
+/** An event report as Synapse's admin API shows it (GET /_synapse/admin/v1/event_reports). */
+function eventReportView(hs: Homeserver, report: ContentReportRow) {
+  const text = (type: string, key: string) => {
+    const value = report.roomId ? currentStateEvent(hs, report.roomId, type, "")?.pdu.content[key] : undefined;
+    return typeof value === "string" ? value : null;
+  };
+  return {
+    id: report.id,
+    received_ts: report.receivedTs,
+    room_id: report.roomId,
+    name: text("m.room.name", "name"),
+    canonical_alias: text("m.room.canonical_alias", "alias"),
+    event_id: report.eventId,
+    user_id: report.reporter,
+    sender: report.targetUserId,
+    reason: report.reason,
+    score: report.score,
+  };
+}
+
+/** A page of event reports for admins; `next_token` is the offset of the next page. */
+export function listEventReports(hs: Homeserver, options: { from: number; limit: number; newestFirst: boolean }) {
+  const { rows, total } = hs.store.reports.page("event", { offset: options.from, limit: options.limit, newestFirst: options.newestFirst });
+  const response: { event_reports: ReturnType<typeof eventReportView>[]; total: number; next_token?: number } = {
+    event_reports: rows.map((row) => eventReportView(hs, row)),
+    total,
+  };
+  if (options.from + rows.length < total) response.next_token = options.from + rows.length;
+  return response;
+}
+
+export function eventReportDetails(hs: Homeserver, id: number) {
+  const report = hs.store.reports.get(id);
+  if (!report || report.kind !== "event") throw notFound("Event report not found");
+  const event = report.eventId ? loadEvent(hs, report.eventId) : undefined;
+  return { ...eventReportView(hs, report), event_json: event?.pdu ?? null };
 }

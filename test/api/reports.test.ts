@@ -8,12 +8,15 @@ let server: TestServer;
 let alice: User;
 let bob: User;
 let eve: User;
+let admin: User;
 
 beforeAll(async () => {
   server = await startTestServer();
   alice = await server.register("rep-alice");
   bob = await server.register("rep-bob");
   eve = await server.register("rep-eve");
+  admin = await server.register("rep-admin");
+  server.hs.store.users.setAdmin(admin.user_id, true);
 });
 afterAll(() => server.stop());
 
@@ -107,5 +110,37 @@ describe("POST /rooms/{roomId}/report (v1.13) and /users/{userId}/report (v1.14)
       expectError(await server.request("POST", path(`@ghost:${server.hs.config.server_name}`), { token: eve.access_token, body: { reason: "x" } }), 404, "M_NOT_FOUND");
       expectError(await server.request("POST", path("ghost"), { token: eve.access_token, body: { reason: "x" } }), 400, "M_INVALID_PARAM");
     });
+  });
+});
+
+describe("admins read event reports (Synapse's /_synapse/admin/v1/event_reports)", () => {
+  const list = (user: User, query = "") => server.request("GET", `/_synapse/admin/v1/event_reports${query}`, { token: user.access_token });
+
+  test("newest first, paged, with the room's name and the event", async () => {
+    const roomId = await createRoom(server, alice, { preset: "public_chat", name: "Reported room" });
+    await joinRoom(server, bob, roomId);
+    const first = await sendMessage(server, alice, roomId, "first");
+    const second = await sendMessage(server, alice, roomId, "second");
+    expect((await reportEvent(bob, roomId, first, { reason: "one" })).status).toBe(200);
+    expect((await reportEvent(bob, roomId, second, { reason: "two", score: -50 })).status).toBe(200);
+    const page = await list(admin, "?limit=1");
+    expect(page.status).toBe(200);
+    expect(page.body.event_reports).toHaveLength(1);
+    expect(page.body.event_reports[0]).toMatchObject({ room_id: roomId, name: "Reported room", event_id: second, user_id: bob.user_id, sender: alice.user_id, reason: "two", score: -50 });
+    expect(page.body.total).toBeGreaterThanOrEqual(2);
+    expect(page.body.next_token).toBe(1);
+    const next = await list(admin, `?limit=1&from=${page.body.next_token}`);
+    expect(next.body.event_reports[0].event_id).toBe(first);
+    const details = await server.request("GET", `/_synapse/admin/v1/event_reports/${page.body.event_reports[0].id}`, { token: admin.access_token });
+    expect(details.status).toBe(200);
+    expect(details.body.event_json.content.body).toBe("second");
+  });
+
+  test("non-admins get 403; unknown report 404; bad parameters 400", async () => {
+    expectError(await list(bob), 403, "M_FORBIDDEN");
+    expectError(await server.request("GET", "/_synapse/admin/v1/event_reports/999999", { token: admin.access_token }), 404, "M_NOT_FOUND");
+    expectError(await server.request("GET", "/_synapse/admin/v1/event_reports/abc", { token: admin.access_token }), 400, "M_INVALID_PARAM");
+    expectError(await list(admin, "?dir=x"), 400, "M_INVALID_PARAM");
+    expectError(await list(admin, "?limit=-1"), 400, "M_INVALID_PARAM");
   });
 });
