@@ -68,7 +68,7 @@ function allowedRoomIds(joinRules: Record<string, unknown>): string[] {
  * ignored", spec: m.space.child), only the suggested ones with `suggestedOnly`.
  */
 function childEvents(hs: Homeserver, roomId: string, suggestedOnly: boolean): StoredEvent[] {
-  const entries = hs.store.state.current(roomId).filter((entry) => entry.type === "m.space.child" && isRoomId(entry.stateKey));
+  const entries = hs.store.state.currentOfType(roomId, "m.space.child").filter((entry) => isRoomId(entry.stateKey));
   return loadState(hs, entries)
     .filter((event) => Array.isArray(event.pdu.content.via) && event.pdu.content.via.length > 0)
     .filter((event) => !suggestedOnly || event.pdu.content.suggested === true);
