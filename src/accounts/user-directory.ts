@@ -6,7 +6,7 @@
 // found follows Synapse: those who share a room with the searcher and those in
 // public rooms, or every local user with `user_directory.search_all_users`.
 import type { Homeserver } from "../homeserver";
-import type { DirectoryCandidate } from "../store/user-directory";
+import { MAX_FRAGMENTS, type DirectoryCandidate } from "../store/user-directory";
 
 export const DEFAULT_SEARCH_LIMIT = 10;
 /** Beyond this a client is listing the server, not searching it. */
@@ -51,10 +51,12 @@ export function searchUserDirectory(hs: Homeserver, searcher: string, searchTerm
   const termWords = term.replace(/^@/, "").split(/[^\p{L}\p{N}]+/u).filter((word) => word !== "");
   // A term without a letter or digit would list everyone: a listing, not a search.
   if (termWords.length === 0) return { limited: false, results: [] };
-  // The store narrows by the longest word with SQLite's LIKE, which folds ASCII
+  // The store narrows by the longest words with SQLite's LIKE, which folds ASCII
   // case only: a word with other letters is refined here alone.
-  const longest = termWords.reduce((a, b) => (b.length > a.length ? b : a), "");
-  const fragment = /^[\x20-\x7e]*$/.test(longest) ? longest : "";
+  const fragments = [...termWords]
+    .filter((word) => /^[\x20-\x7e]*$/.test(word))
+    .sort((a, b) => b.length - a.length)
+    .slice(0, MAX_FRAGMENTS);
   // The store pages candidates in the order of the answer (sharing a room first,
   // then by name, ASCII-case-insensitively), so the search stops at one match
   // past the limit, which is enough to know whether the answer is `limited`.
@@ -62,7 +64,7 @@ export function searchUserDirectory(hs: Homeserver, searcher: string, searchTerm
   const allUsers = hs.config.user_directory.search_all_users;
   let page = { offset: 0, count: Math.max(100, limit * 4) };
   while (found.length <= limit) {
-    const candidates = hs.store.userDirectory.candidates(searcher, fragment, allUsers, page);
+    const candidates = hs.store.userDirectory.candidates(searcher, fragments, allUsers, page);
     for (const candidate of candidates) {
       if (!matches(candidate, termWords, term)) continue;
       found.push(candidate);

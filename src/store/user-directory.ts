@@ -29,6 +29,12 @@ const PUBLIC_ROOMS = `
 const joinedTo = (rooms: string) =>
   `EXISTS (SELECT 1 FROM current_state m WHERE m.state_key = u.user_id AND m.membership = 'join' AND m.type = 'm.room.member' AND m.room_id IN ${rooms})`;
 
+/** How many words of a search term the query narrows by; more are checked by the caller. */
+export const MAX_FRAGMENTS = 3;
+
+const matchesFragment = (n: number) =>
+  `(substr(u.user_id, 2) LIKE $pattern${n} ESCAPE '\\' OR u.display_name LIKE $pattern${n} ESCAPE '\\' OR u.display_name GLOB '*[^ -~]*')`;
+
 const SEARCH = `
   WITH my_rooms AS (
     SELECT room_id FROM current_state WHERE state_key = $searcher AND membership = 'join' AND type = 'm.room.member'
@@ -39,8 +45,7 @@ const SEARCH = `
       ($allUsers OR ${joinedTo("public_rooms")}) AS open
     FROM users u
     WHERE u.deactivated = 0
-      AND (substr(u.user_id, 2) LIKE $pattern ESCAPE '\\' OR u.display_name LIKE $pattern ESCAPE '\\'
-        OR u.display_name GLOB '*[^ -~]*')
+      AND ${Array.from({ length: MAX_FRAGMENTS }, (_, i) => matchesFragment(i + 1)).join(" AND ")}
   ) WHERE shared OR open
   ORDER BY shared DESC, lower(coalesce(displayName, substr(userId, 2))), userId
   LIMIT $count OFFSET $offset`;
@@ -49,8 +54,8 @@ export function createUserDirectoryStore(sqlite: Database) {
   const search = lazy(() => sqlite.query(SEARCH));
   return {
     /**
-     * Active users whose localpart or display name contains `fragment` (ASCII
-     * case-insensitive, SQLite's LIKE; an empty fragment matches everyone), or
+     * Active users whose localpart or display name contains each of the first
+     * MAX_FRAGMENTS `fragments` (ASCII case-insensitive, SQLite's LIKE), or
      * whose display name has other characters than printable ASCII (LIKE cannot
      * fold "Ö" or "é": the caller decides for them), and
      * whom the searcher may find: sharing a room, in a public room, or anyone
@@ -58,9 +63,10 @@ export function createUserDirectoryStore(sqlite: Database) {
      * room first, then by lower-cased display name (or localpart); a page of
      * `count` from `offset`.
      */
-    candidates(searcher: string, fragment: string, allUsers: boolean, page: { offset: number; count: number }): DirectoryCandidate[] {
-      const pattern = `%${fragment.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = search().all({ searcher, pattern, allUsers: allUsers ? 1 : 0, ...page }) as {
+    candidates(searcher: string, fragments: string[], allUsers: boolean, page: { offset: number; count: number }): DirectoryCandidate[] {
+      const pattern = (i: number) => `%${(fragments[i] ?? "").replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const patterns = Object.fromEntries(Array.from({ length: MAX_FRAGMENTS }, (_, i) => [`pattern${i + 1}`, pattern(i)]));
+      const rows = search().all({ searcher, ...patterns, allUsers: allUsers ? 1 : 0, ...page }) as {
         userId: string;
         displayName: string | null;
         avatarUrl: string | null;
