@@ -75,9 +75,15 @@ describe("third-party networks: no application service provides one", () => {
     expect(response.body).toEqual({});
   });
 
-  test("lookups find nothing: 404 M_NOT_FOUND", async () => {
-    for (const path of ["/thirdparty/protocol/irc", "/thirdparty/location/irc?server=x", "/thirdparty/user/irc", "/thirdparty/location?alias=%23a:b", "/thirdparty/user?userid=@a:b"]) {
-      expectError(await server.request("GET", `${CLIENT}${path}`, { token: alice.access_token }), 404, "M_NOT_FOUND");
+  test("a protocol is unknown: 404 M_NOT_FOUND", async () => {
+    expectError(await server.request("GET", `${CLIENT}/thirdparty/protocol/irc`, { token: alice.access_token }), 404, "M_NOT_FOUND");
+  });
+
+  test("lookups find nothing: an empty list, as Synapse", async () => {
+    for (const path of ["/thirdparty/location/irc?server=x", "/thirdparty/user/irc", "/thirdparty/location?alias=%23a:b", "/thirdparty/user?userid=@a:b"]) {
+      const response = await server.request("GET", `${CLIENT}${path}`, { token: alice.access_token });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual([]);
     }
   });
 
