@@ -48,6 +48,7 @@ describe("3PIDs: this server verifies no email or phone number", () => {
     expectError(await post("/account/3pid/add", { client_secret: "s", sid: "1" }, alice), 400, "M_FORBIDDEN");
     expectError(await post("/account/3pid/bind", { client_secret: "s", sid: "1", id_server: "id.example.org", id_access_token: "t" }, alice), 400, "M_FORBIDDEN");
     expectError(await post("/account/3pid", { three_pid_creds: { client_secret: "s", sid: "1" } }, alice), 400, "M_FORBIDDEN");
+    expectError(await post("/account/3pid", { threePidCreds: { client_secret: "s", sid: "1" } }, alice), 400, "M_FORBIDDEN");
     const capabilities = await server.request("GET", `${CLIENT}/capabilities`, { token: alice.access_token });
     expect(capabilities.body.capabilities["m.3pid_changes"]).toEqual({ enabled: false });
   });

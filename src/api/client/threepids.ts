@@ -24,9 +24,8 @@ export function threepidsApi(hs: Homeserver, prefix: string) {
     .post("/account/3pid/add", () => refuseThreepidChange(), {
       body: t.Object({ client_secret: t.String(), sid: t.String(), auth: t.Optional(t.Unknown()) }),
     })
-    .post("/account/3pid", () => refuseThreepidChange(), {
-      body: t.Object({ three_pid_creds: t.Object({ client_secret: t.String(), sid: t.String() }, { additionalProperties: true }) }),
-    })
+    // Deprecated; clients sent the credentials as three_pid_creds or threePidCreds.
+    .post("/account/3pid", () => refuseThreepidChange())
     .post("/account/3pid/bind", () => refuseThreepidChange(), {
       body: t.Object({ client_secret: t.String(), sid: t.String(), id_server: t.String(), id_access_token: t.String() }),
     })
