@@ -2,3 +2,5 @@ export * from "./accounts";
 export * from "./rooms";
 export * from "./sync";
 export * from "./keys";
+export * from "./reports";
+export * from "./openid";

@@ -15,6 +15,17 @@ import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
+import { openidUserinfoApi } from "./api/federation/openid";
+import { userDirectoryApi } from "./api/client/user-directory";
+import { voipApi } from "./api/client/voip";
+import { openidApi } from "./api/client/openid";
+import { reportingApi } from "./api/client/reporting";
+import { threepidsApi } from "./api/client/threepids";
+import { thirdPartyLookupApi } from "./api/client/third-party-lookup";
+import { adminApi } from "./api/client/admin";
+import { spacesApi } from "./api/client/spaces";
+import { roomInitialSyncApi } from "./api/client/room-initial-sync";
+import { reportsAdminApi } from "./api/admin/reports";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
 import { CORS_HEADERS, preflightResponse } from "./http/cors";
@@ -53,7 +64,9 @@ export function buildApp(hs: Homeserver) {
     .use(errorHandler(hs, () => routes))
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
+    .use(openidUserinfoApi(hs))
     .use(synapseAdminApi(hs))
+    .use(reportsAdminApi(hs))
     .use(timestampToEventApi(hs));
   const prefix = CLIENT_PREFIX;
   app
@@ -72,7 +85,16 @@ export function buildApp(hs: Homeserver) {
     .use(crossSigningApi(hs, "/_matrix/client/unstable"))
     .use(registrationTokenValidityApi(hs, prefix))
     .use(registrationTokenValidityApi(hs, CLIENT_V1_PREFIX))
-    .use(mutualRoomsApi(hs, CLIENT_V1_PREFIX));
+    .use(mutualRoomsApi(hs, CLIENT_V1_PREFIX))
+    .use(userDirectoryApi(hs, prefix))
+    .use(voipApi(hs, prefix))
+    .use(openidApi(hs, prefix))
+    .use(reportingApi(hs, prefix))
+    .use(threepidsApi(hs, prefix))
+    .use(thirdPartyLookupApi(hs, prefix))
+    .use(adminApi(hs, prefix))
+    .use(roomInitialSyncApi(hs, prefix))
+    .use(spacesApi(hs, CLIENT_V1_PREFIX));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

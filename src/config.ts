@@ -61,6 +61,29 @@ export const ConfigSchema = Type.Object(
     x_forwarded: Type.Boolean({
       description: "Trust X-Forwarded-For for the client address (only behind your own reverse proxy)",
     }),
+    user_directory: Type.Object(
+      {
+        search_all_users: Type.Boolean({
+          description:
+            "User directory search finds every local user, not only those sharing a room with the searcher or in a public room",
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    turn: Type.Object(
+      {
+        uris: Type.Array(Type.String({ pattern: "^turns?:" }), {
+          description: "TURN server URIs handed to clients by /voip/turnServer (e.g. turn:turn.example.org:3478?transport=udp); empty: no TURN",
+        }),
+        shared_secret: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          description: "Secret shared with the TURN server (coturn's static-auth-secret) for time-limited credentials",
+        }),
+        username: Type.Union([Type.String(), Type.Null()], { description: "Static TURN username, when no shared_secret is set" }),
+        password: Type.Union([Type.String(), Type.Null()], { description: "Static TURN password, when no shared_secret is set" }),
+        user_lifetime_ms: Type.Integer({ minimum: 1000, description: "How long time-limited TURN credentials stay valid" }),
+      },
+      { additionalProperties: false },
+    ),
     log_level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")]),
     rate_limits: Type.Object(
       {
@@ -100,6 +123,8 @@ export const DEFAULT_CONFIG: Config = {
   password_hashing: { memory_kib: 19456, iterations: 2 },
   presence_enabled: true,
   x_forwarded: false,
+  user_directory: { search_all_users: false },
+  turn: { uris: [], shared_secret: null, username: null, password: null, user_lifetime_ms: 60 * 60 * 1000 },
   log_level: "info",
   rate_limits: {
     enabled: true,
@@ -220,6 +245,14 @@ function parseEnvValue(path: string[], raw: string): unknown {
   const schema = schemaAt(path);
   if (schema !== undefined && acceptsString(schema)) return raw;
   if (raw === "true" || raw === "false") return raw === "true";
+  // A list (turn.uris) is given as a JSON array: HOMESERVER_TURN__URIS='["turn:a"]'.
+  if (schema?.type === "array") {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  }
   // Number(), not JSON.parse: "0100" is 100 rather than a syntax error.
   if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   return raw;

@@ -9,6 +9,9 @@ import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
 import { createCrossSigningStore } from "./cross-signing";
+import { createReportsStore } from "./reports";
+import { createOpenidTokensStore } from "./openid";
+import { createUserDirectoryStore } from "./user-directory";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -35,6 +38,9 @@ export interface Store {
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
   crossSigning: ReturnType<typeof createCrossSigningStore>;
+  reports: ReturnType<typeof createReportsStore>;
+  openidTokens: ReturnType<typeof createOpenidTokensStore>;
+  userDirectory: ReturnType<typeof createUserDirectoryStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -172,6 +178,9 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     presence,
     keys,
     crossSigning: createCrossSigningStore(db),
+    reports: createReportsStore(db),
+    openidTokens: createOpenidTokensStore(db),
+    userDirectory: createUserDirectoryStore(sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

@@ -107,6 +107,14 @@ export function createStateStore(db: Db) {
         .where(eq(currentState.roomId, roomId))
         .all();
     },
+    /** The current state events of one type in a room (by the primary key: no member rows are read). */
+    currentOfType(roomId: string, type: string): StateEntry[] {
+      return db
+        .select({ type: currentState.type, stateKey: currentState.stateKey, eventId: currentState.eventId })
+        .from(currentState)
+        .where(and(eq(currentState.roomId, roomId), eq(currentState.type, type)))
+        .all();
+    },
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
       return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
