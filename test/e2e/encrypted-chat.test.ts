@@ -1,0 +1,82 @@
+// Two real clients (matrix-js-sdk with its Rust crypto) chat in an encrypted
+// room: device keys, one-time key claims, to-device Olm messages carrying the
+// Megolm room keys, and device-list tracking all have to work for each side to
+// read the other.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Preset } from "matrix-js-sdk";
+import {
+  type CryptoClient,
+  decryptedBody,
+  describeFailures,
+  type E2eServer,
+  login,
+  register,
+  startCryptoClient,
+  startServerProcess,
+  waitFor,
+} from "./harness";
+
+let server: E2eServer;
+const clients: CryptoClient[] = [];
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  for (const client of clients) client.stop();
+  await server?.stop();
+});
+
+test(
+  "two Rust-crypto clients exchange messages in an encrypted room and decrypt each other's",
+  async () => {
+    const alice = await startCryptoClient(server, await register(server, "alice"));
+    clients.push(alice);
+    const bob = await startCryptoClient(server, await register(server, "bob"));
+    clients.push(bob);
+    try {
+      const { room_id: roomId } = await alice.client.createRoom({
+        preset: Preset.PrivateChat,
+        invite: [bob.account.userId],
+        initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+      });
+      await waitFor("alice to see the room as encrypted", () => alice.client.getRoom(roomId)?.hasEncryptionStateEvent());
+      await waitFor("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+      await bob.client.joinRoom(roomId);
+      await waitFor("alice to see bob joined", () => alice.client.getRoom(roomId)?.getMember(bob.account.userId)?.membership === "join");
+
+      const hello = await alice.client.sendTextMessage(roomId, "hello bob, this is secret");
+      expect(await decryptedBody(bob.client, roomId, hello.event_id)).toBe("hello bob, this is secret");
+
+      const reply = await bob.client.sendTextMessage(roomId, "hi alice, read you loud and clear");
+      expect(await decryptedBody(alice.client, roomId, reply.event_id)).toBe("hi alice, read you loud and clear");
+
+      // A second message each way: the sessions are reused, not only set up.
+      const again = await alice.client.sendTextMessage(roomId, "second message");
+      const againReply = await bob.client.sendTextMessage(roomId, "second reply");
+      expect(await decryptedBody(bob.client, roomId, again.event_id)).toBe("second message");
+      expect(await decryptedBody(alice.client, roomId, againReply.event_id)).toBe("second reply");
+
+      // Bob logs in on a second device. Alice learns of it only through
+      // device_lists.changed in her /sync, and must share the room key with it too.
+      const bobPhone = await startCryptoClient(server, await login(server, "bob", "bob's phone"));
+      clients.push(bobPhone);
+      await waitFor("bob's phone to be in the room", () => bobPhone.client.getRoom(roomId)?.getMyMembership() === "join");
+      await waitFor(
+        "alice to see bob's second device",
+        async () => (await alice.client.getCrypto()!.getUserDeviceInfo([bob.account.userId])).get(bob.account.userId)?.has(bobPhone.account.deviceId),
+      );
+      const toBoth = await alice.client.sendTextMessage(roomId, "for both of bob's devices");
+      expect(await decryptedBody(bobPhone.client, roomId, toBoth.event_id)).toBe("for both of bob's devices");
+      expect(await decryptedBody(bob.client, roomId, toBoth.event_id)).toBe("for both of bob's devices");
+      const fromPhone = await bobPhone.client.sendTextMessage(roomId, "sent from the phone");
+      expect(await decryptedBody(alice.client, roomId, fromPhone.event_id)).toBe("sent from the phone");
+      if (process.env.E2E_DEBUG) console.log(describeFailures(...clients));
+    } catch (error) {
+      const failures = describeFailures(...clients);
+      throw new Error(`${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}`);
+    }
+  },
+  60_000,
+);

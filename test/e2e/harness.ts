@@ -1,0 +1,284 @@
+// Shared pieces of the end-to-end encryption tests: a homeserver in its own
+// process (as users run it, on a temporary data folder), and matrix-js-sdk
+// clients with the Rust crypto stack talking to it over loopback HTTP.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { createClient, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { type Logger, logger as sdkGlobalLogger } from "matrix-js-sdk/lib/logger";
+
+export const PASSWORD = "correct horse battery staple";
+const SERVER_START_TIMEOUT_MS = 20_000;
+
+export interface E2eServer {
+  baseUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `src/main.ts serve` in a child process on a free loopback port. A child
+ * process rather than the in-process test server: the crypto library does long
+ * synchronous work on the event loop, and the server must not share it.
+ */
+export async function startServerProcess(): Promise<E2eServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "homeserver-e2e-"));
+  const root = join(import.meta.dir, "..", "..");
+  const child: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
+    [process.execPath, "run", "src/main.ts", "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--registration", "open", "--rate-limits", "off"],
+    {
+      cwd: root,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        ...process.env,
+        // The default argon2id cost makes every login take a noticeable time on a shared machine.
+        HOMESERVER_PASSWORD_HASHING__MEMORY_KIB: "1024",
+        HOMESERVER_PASSWORD_HASHING__ITERATIONS: "1",
+        HOMESERVER_LOG_LEVEL: "warn",
+      },
+    },
+  );
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+      if (!exited) {
+        child.kill("SIGKILL");
+        await child.exited;
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  // Kept so that a failing test can show what the server said.
+  let stderr = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk);
+  })();
+  try {
+    const baseUrl = await readListeningUrl(child);
+    return { baseUrl, pid: child.pid, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\nserver stderr:\n${stderr}`);
+  }
+}
+
+async function readListeningUrl(child: Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let out = "";
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  try {
+    while (Date.now() < deadline) {
+      const timeLeft = deadline - Date.now();
+      const chunk = await Promise.race([reader.read(), Bun.sleep(timeLeft).then(() => undefined)]);
+      if (chunk === undefined) break;
+      if (chunk.done) throw new Error(`the server exited before listening (status ${await child.exited})`);
+      out += decoder.decode(chunk.value);
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (match) return match[1]!;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  throw new Error(`the server did not print its URL within ${SERVER_START_TIMEOUT_MS} ms; stdout: ${out}`);
+}
+
+/** A request the SDK made that the server refused, kept for the failure message. */
+export interface FailedRequest {
+  method: string;
+  path: string;
+  status: number;
+  body: string;
+}
+
+/** Everything the SDK sends goes through this: it stays on loopback, and refusals are recorded. */
+function loopbackFetch(baseUrl: string, failures: FailedRequest[]): typeof fetch {
+  const origin = new URL(baseUrl).origin;
+  const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : input.toString());
+    if (url.origin !== origin) throw new Error(`refusing a request outside the test server: ${url.origin}`);
+    const method = init?.method ?? "GET";
+    const response = await fetch(input, init);
+    // matrix-js-sdk will not start syncing without push rules: it retries
+    // GET /pushrules/ forever. Push rules are not part of what is tested here and
+    // the server does not have them yet, so while it answers 404 the client gets an
+    // empty rule set; once the server serves them, its answer is used.
+    if (method === "GET" && /\/pushrules\/?$/.test(url.pathname) && response.status === 404) {
+      return new Response(JSON.stringify({ global: {} }), { status: 200, headers: { "content-type": "application/json" } });
+    }
+    if (!response.ok) {
+      const body = await response.clone().text();
+      failures.push({ method, path: url.pathname, status: response.status, body: body.slice(0, 300) });
+    }
+    return response;
+  };
+  return wrapped as typeof fetch;
+}
+
+/** A logger that drops everything: the SDK and the crypto library are chatty at info level. */
+const quietLogger: Logger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  getChild: () => quietLogger,
+};
+
+/** E2E_DEBUG=1 shows the SDK's warnings and errors, to investigate a failure. */
+const debugLogger: Logger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn: (...args: unknown[]) => console.warn("[sdk warn]", ...args),
+  error: (...args: unknown[]) => console.error("[sdk error]", ...args),
+  getChild: () => debugLogger,
+};
+const sdkLogger = process.env.E2E_DEBUG ? debugLogger : quietLogger;
+
+// Parts of the SDK (rooms, the scheduler, MatrixRTC) log through its global
+// loglevel logger rather than the client's. Its child loggers copy its method
+// factory when they are made, so a no-op factory silences those created later too.
+if (!process.env.E2E_DEBUG) {
+  const global = sdkGlobalLogger as unknown as { methodFactory: unknown; rebuild(): void };
+  global.methodFactory = () => () => {};
+  global.rebuild();
+}
+
+export interface Account {
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Registers through the open registration (m.login.dummy). */
+export async function register(server: E2eServer, username: string): Promise<Account> {
+  const response = await postJson(`${server.baseUrl}/_matrix/client/v3/register`, {
+    username,
+    password: PASSWORD,
+    initial_device_display_name: `${username}'s first device`,
+    auth: { type: "m.login.dummy" },
+  });
+  if (response.status !== 200) throw new Error(`register ${username}: ${response.status} ${JSON.stringify(response.body)}`);
+  return { userId: response.body.user_id, deviceId: response.body.device_id, accessToken: response.body.access_token };
+}
+
+/** A password login, which creates a new device. */
+export async function login(server: E2eServer, username: string, deviceName: string): Promise<Account> {
+  const response = await postJson(`${server.baseUrl}/_matrix/client/v3/login`, {
+    type: "m.login.password",
+    identifier: { type: "m.id.user", user: username },
+    password: PASSWORD,
+    initial_device_display_name: deviceName,
+  });
+  if (response.status !== 200) throw new Error(`login ${username}: ${response.status} ${JSON.stringify(response.body)}`);
+  return { userId: response.body.user_id, deviceId: response.body.device_id, accessToken: response.body.access_token };
+}
+
+export interface CryptoClient {
+  client: MatrixClient;
+  account: Account;
+  failures: FailedRequest[];
+  stop(): void;
+}
+
+/** A matrix-js-sdk client with Rust crypto (in-memory store), syncing. */
+export async function startCryptoClient(server: E2eServer, account: Account): Promise<CryptoClient> {
+  const failures: FailedRequest[] = [];
+  const client = createClient({
+    baseUrl: server.baseUrl,
+    userId: account.userId,
+    deviceId: account.deviceId,
+    accessToken: account.accessToken,
+    fetchFn: loopbackFetch(server.baseUrl, failures),
+    logger: sdkLogger,
+    // Decrypt as soon as events arrive, so that tests can look at the timeline.
+    timelineSupport: true,
+  });
+  // No IndexedDB outside a browser: the crypto store lives in memory.
+  await client.initRustCrypto({ useIndexedDB: false });
+  await client.startClient({ initialSyncLimit: 20 });
+  await waitFor(`${account.userId}'s first sync`, () => client.isInitialSyncComplete(), 20_000);
+  return {
+    client,
+    account,
+    failures,
+    stop() {
+      client.stopClient();
+    },
+  };
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, condition: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+export function roomOf(client: MatrixClient, roomId: string): Room | undefined {
+  return client.getRoom(roomId) ?? undefined;
+}
+
+/** The event with this id in the room's live timeline, once it is there. */
+export function findEvent(client: MatrixClient, roomId: string, eventId: string): MatrixEvent | undefined {
+  return client.getRoom(roomId)?.findEventById(eventId);
+}
+
+/**
+ * Waits until the event is in the client's timeline and decrypted, and returns
+ * its cleartext body. A decryption failure (as opposed to "not yet") fails at
+ * the deadline with the failure's reason.
+ */
+export async function decryptedBody(client: MatrixClient, roomId: string, eventId: string, timeoutMs = 15_000): Promise<string> {
+  let last = "the event never arrived";
+  try {
+    return await waitFor(
+      `event ${eventId} to be decrypted by ${client.getUserId()}/${client.getDeviceId()}`,
+      () => {
+        const event = findEvent(client, roomId, eventId);
+        if (!event) return undefined;
+        if (event.isBeingDecrypted()) return undefined;
+        if (event.isDecryptionFailure()) {
+          last = `decryption failure: ${event.decryptionFailureReason} (${event.getContent().body})`;
+          return undefined;
+        }
+        if (!event.isEncrypted()) {
+          last = `the event is not encrypted (type ${event.getType()})`;
+          return undefined;
+        }
+        const body = event.getContent().body;
+        return typeof body === "string" ? body : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: ${last}`);
+  }
+}
+
+/** A readable list of the requests the server refused, for failure messages. */
+export function describeFailures(...clients: CryptoClient[]): string {
+  return clients
+    .flatMap((c) => c.failures.map((f) => `${c.account.userId}/${c.account.deviceId}: ${f.method} ${f.path} -> ${f.status} ${f.body}`))
+    .join("\n");
+}
