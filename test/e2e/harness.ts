@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createClient, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api";
 import { type Logger, logger as sdkGlobalLogger } from "matrix-js-sdk/lib/logger";
 
 export const PASSWORD = "correct horse battery staple";
@@ -99,7 +100,7 @@ export interface FailedRequest {
 /** Everything the SDK sends goes through this: it stays on loopback, and refusals are recorded. */
 function loopbackFetch(baseUrl: string, failures: FailedRequest[]): typeof fetch {
   const origin = new URL(baseUrl).origin;
-  const wrapped = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const wrapped = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input.toString());
     if (url.origin !== origin) throw new Error(`refusing a request outside the test server: ${url.origin}`);
     const method = init?.method ?? "GET";
@@ -198,7 +199,7 @@ export interface CryptoClient {
 }
 
 /** A matrix-js-sdk client with Rust crypto (in-memory store), syncing. */
-export async function startCryptoClient(server: E2eServer, account: Account): Promise<CryptoClient> {
+export async function startCryptoClient(server: E2eServer, account: Account, cryptoCallbacks?: CryptoCallbacks): Promise<CryptoClient> {
   const failures: FailedRequest[] = [];
   const client = createClient({
     baseUrl: server.baseUrl,
@@ -207,8 +208,7 @@ export async function startCryptoClient(server: E2eServer, account: Account): Pr
     accessToken: account.accessToken,
     fetchFn: loopbackFetch(server.baseUrl, failures),
     logger: sdkLogger,
-    // Decrypt as soon as events arrive, so that tests can look at the timeline.
-    timelineSupport: true,
+    cryptoCallbacks,
   });
   // No IndexedDB outside a browser: the crypto store lives in memory.
   await client.initRustCrypto({ useIndexedDB: false });
@@ -225,7 +225,7 @@ export async function startCryptoClient(server: E2eServer, account: Account): Pr
 }
 
 /** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, condition: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(what: string, condition: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();
