@@ -9,7 +9,7 @@
 // `bun test ./test/e2e/cross-signing-backup.pending.ts`, and rename it to
 // cross-signing-backup.test.ts once those endpoints are in.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type AuthDict, type MatrixError, Preset } from "matrix-js-sdk";
+import { Preset } from "matrix-js-sdk";
 import type { CryptoCallbacks, GeneratedSecretStorageKey } from "matrix-js-sdk/lib/crypto-api";
 import {
   type CryptoClient,
@@ -17,11 +17,11 @@ import {
   describeFailures,
   type E2eServer,
   login,
-  PASSWORD,
   register,
   startCryptoClient,
   startServerProcess,
   waitFor,
+  withPasswordAuth,
 } from "./harness";
 
 let server: E2eServer;
@@ -49,23 +49,6 @@ function recoveryKeyHolder() {
     },
   };
   return { callbacks };
-}
-
-/**
- * The user-interactive auth step of /keys/device_signing/upload: try without
- * auth (a server may allow the first upload without it), and answer a 401 with
- * the account password in the session it started.
- */
-function passwordAuth(user: string) {
-  return async (makeRequest: (auth: AuthDict | null) => Promise<void>): Promise<void> => {
-    try {
-      await makeRequest(null);
-    } catch (error) {
-      const { httpStatus, data } = error as MatrixError;
-      if (httpStatus !== 401 || !Array.isArray(data?.flows)) throw error;
-      await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user }, password: PASSWORD, session: data.session });
-    }
-  };
 }
 
 /** GET /room_keys/keys/{roomId}/{sessionId}: whether the backup holds that Megolm session. */
@@ -101,10 +84,11 @@ test(
       const sessionOf = (eventId: string) => alice.client.getRoom(roomId)!.findEventById(eventId)!.getWireContent().session_id as string;
       const sessions = [sessionOf(fromBob.event_id), sessionOf(fromAlice.event_id)];
 
-      // Cross-signing: POST /keys/device_signing/upload (with UIA), then
+      // Cross-signing: POST /keys/device_signing/upload (with the password if the
+      // server asks for user-interactive auth), then
       // POST /keys/signatures/upload for the device's self-signature.
       const crypto = alice.client.getCrypto()!;
-      await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: passwordAuth("alice") });
+      await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: (makeRequest) => withPasswordAuth("alice", makeRequest) });
       expect(await crypto.isCrossSigningReady()).toBe(true);
 
       // Secret storage (account data) holding the cross-signing keys and the

@@ -14,9 +14,16 @@ import {
   startCryptoClient,
   startServerProcess,
   waitFor,
+  withPasswordAuth,
 } from "./harness";
 
 let server: E2eServer;
+
+/** The device ids the client's crypto stack knows for a user. */
+async function devicesOf(viewer: CryptoClient, userId: string): Promise<Set<string>> {
+  const devices = (await viewer.client.getCrypto()!.getUserDeviceInfo([userId])).get(userId);
+  return new Set(devices?.keys() ?? []);
+}
 const clients: CryptoClient[] = [];
 
 beforeAll(async () => {
@@ -63,15 +70,26 @@ test(
       const bobPhone = await startCryptoClient(server, await login(server, "bob", "bob's phone"));
       clients.push(bobPhone);
       await waitFor("bob's phone to be in the room", () => bobPhone.client.getRoom(roomId)?.getMyMembership() === "join");
-      await waitFor(
-        "alice to see bob's second device",
-        async () => (await alice.client.getCrypto()!.getUserDeviceInfo([bob.account.userId])).get(bob.account.userId)?.has(bobPhone.account.deviceId),
-      );
+      await waitFor("alice to see bob's second device", async () => (await devicesOf(alice, bob.account.userId)).has(bobPhone.account.deviceId));
       const toBoth = await alice.client.sendTextMessage(roomId, "for both of bob's devices");
       expect(await decryptedBody(bobPhone.client, roomId, toBoth.event_id)).toBe("for both of bob's devices");
       expect(await decryptedBody(bob.client, roomId, toBoth.event_id)).toBe("for both of bob's devices");
       const fromPhone = await bobPhone.client.sendTextMessage(roomId, "sent from the phone");
       expect(await decryptedBody(alice.client, roomId, fromPhone.event_id)).toBe("sent from the phone");
+      expect(await decryptedBody(bob.client, roomId, fromPhone.event_id)).toBe("sent from the phone");
+
+      // Bob's first device hears of his own new device the same way, and shares its keys with it.
+      await waitFor("bob's first device to see his phone", async () => (await devicesOf(bob, bob.account.userId)).has(bobPhone.account.deviceId));
+      const fromLaptop = await bob.client.sendTextMessage(roomId, "sent from the laptop");
+      expect(await decryptedBody(bobPhone.client, roomId, fromLaptop.event_id)).toBe("sent from the laptop");
+
+      // Bob deletes the phone: /keys/query stops listing it, alice's client drops
+      // it, and her messages still reach bob's remaining device.
+      bobPhone.stop();
+      await withPasswordAuth("bob", (auth) => bob.client.deleteDevice(bobPhone.account.deviceId, auth ?? undefined));
+      await waitFor("alice to forget bob's deleted phone", async () => !(await devicesOf(alice, bob.account.userId)).has(bobPhone.account.deviceId));
+      const afterDelete = await alice.client.sendTextMessage(roomId, "after the phone was deleted");
+      expect(await decryptedBody(bob.client, roomId, afterDelete.event_id)).toBe("after the phone was deleted");
       if (process.env.E2E_DEBUG) console.log(describeFailures(...clients));
     } catch (error) {
       const failures = describeFailures(...clients);

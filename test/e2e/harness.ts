@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { createClient, type MatrixClient, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { type AuthDict, createClient, type MatrixClient, type MatrixError, type MatrixEvent, type Room } from "matrix-js-sdk";
 import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api";
 import { type Logger, logger as sdkGlobalLogger } from "matrix-js-sdk/lib/logger";
 
@@ -281,4 +281,19 @@ export function describeFailures(...clients: CryptoClient[]): string {
   return clients
     .flatMap((c) => c.failures.map((f) => `${c.account.userId}/${c.account.deviceId}: ${f.method} ${f.path} -> ${f.status} ${f.body}`))
     .join("\n");
+}
+
+/**
+ * User-interactive auth with the account password: tries without auth (the
+ * server may not ask for it) and answers a 401 that lists flows with
+ * m.login.password in the session the server started.
+ */
+export async function withPasswordAuth<T>(user: string, makeRequest: (auth: AuthDict | null) => Promise<T>): Promise<T> {
+  try {
+    return await makeRequest(null);
+  } catch (error) {
+    const { httpStatus, data } = error as MatrixError;
+    if (httpStatus !== 401 || !Array.isArray(data?.flows)) throw error;
+    return await makeRequest({ type: "m.login.password", identifier: { type: "m.id.user", user }, password: PASSWORD, session: data.session });
+  }
 }
