@@ -34,7 +34,9 @@ export async function startServerProcess(): Promise<E2eServer> {
       stdout: "pipe",
       stderr: "pipe",
       env: {
-        ...process.env,
+        // The test decides the configuration: HOMESERVER_* variables of the
+        // surrounding shell (a data folder, --ephemeral) would clash with it.
+        ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HOMESERVER_"))),
         // The default argon2id cost makes every login take a noticeable time on a shared machine.
         HOMESERVER_PASSWORD_HASHING__MEMORY_KIB: "1024",
         HOMESERVER_PASSWORD_HASHING__ITERATIONS: "1",
@@ -42,7 +44,14 @@ export async function startServerProcess(): Promise<E2eServer> {
       },
     },
   );
+  // If the test process ends without afterAll (an uncaught error, a signal
+  // Bun handles), the server must not outlive it.
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.off("exit", killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
