@@ -50,8 +50,12 @@ test(
       });
       await waitFor("alice to see the room as encrypted", () => alice.client.getRoom(roomId)?.hasEncryptionStateEvent());
       await waitFor("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+      // Sent while bob is only invited: the history visibility (shared) lets
+      // alice's client share the key with invited members' devices too.
+      const beforeJoin = await alice.client.sendTextMessage(roomId, "sent before bob joined");
       await bob.client.joinRoom(roomId);
       await waitFor("alice to see bob joined", () => alice.client.getRoom(roomId)?.getMember(bob.account.userId)?.membership === "join");
+      expect(await decryptedBody(bob.client, roomId, beforeJoin.event_id)).toBe("sent before bob joined");
 
       const hello = await alice.client.sendTextMessage(roomId, "hello bob, this is secret");
       expect(await decryptedBody(bob.client, roomId, hello.event_id)).toBe("hello bob, this is secret");
