@@ -94,11 +94,28 @@ test(
       await waitFor("alice to forget bob's deleted phone", async () => !(await devicesOf(alice, bob.account.userId)).has(bobPhone.account.deviceId));
       const afterDelete = await alice.client.sendTextMessage(roomId, "after the phone was deleted");
       expect(await decryptedBody(bob.client, roomId, afterDelete.event_id)).toBe("after the phone was deleted");
+
+      // Server restarts. Bob's device goes "offline" (its /sync requests are held)
+      // and the restart answers its pending long-poll. Alice starts a new Megolm
+      // session, so its key goes to bob as a to-device message that waits in the
+      // database across a second restart; bob then syncs with a token from the
+      // first server process and must get both the key and the message.
+      bob.syncGate.pause();
+      await server.restart();
+      await alice.client.getCrypto()!.forceDiscardSession(roomId);
+      const whileAway = await alice.client.sendTextMessage(roomId, "sent while bob was away");
+      await server.restart();
+      const syncsBefore = bob.syncGate.completed;
+      bob.syncGate.resume();
+      expect(await decryptedBody(bob.client, roomId, whileAway.event_id, 30_000)).toBe("sent while bob was away");
+      expect(bob.syncGate.completed).toBeGreaterThan(syncsBefore);
+      const afterRestart = await bob.client.sendTextMessage(roomId, "back again");
+      expect(await decryptedBody(alice.client, roomId, afterRestart.event_id, 30_000)).toBe("back again");
       if (process.env.E2E_DEBUG) console.log(describeFailures(...clients));
     } catch (error) {
       const failures = describeFailures(...clients);
       throw new Error(`${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}`);
     }
   },
-  60_000,
+  120_000,
 );

@@ -14,20 +14,87 @@ const SERVER_START_TIMEOUT_MS = 20_000;
 
 export interface E2eServer {
   baseUrl: string;
-  pid: number;
+  /** The running server process's id. */
+  readonly pid: number;
+  /** What the server wrote on stderr so far (its log), for failure messages. */
+  readonly log: string;
+  /** Stops the server (SIGTERM) and starts it again on the same port and data folder. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its data folder. */
   stop(): Promise<void>;
 }
 
+type ServerChild = Subprocess<"ignore", "pipe", "pipe">;
+
 /**
- * Runs `src/main.ts serve` in a child process on a free loopback port. A child
- * process rather than the in-process test server: the crypto library does long
- * synchronous work on the event loop, and the server must not share it.
+ * Runs `src/main.ts serve` in a child process on a free loopback port with a
+ * temporary data folder. A child process rather than the in-process test server:
+ * the crypto library does long synchronous work on the event loop, and the
+ * server must not share it (nor its module state) with the clients.
  */
 export async function startServerProcess(): Promise<E2eServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "homeserver-e2e-"));
+  let log = "";
+  let child: ServerChild | undefined;
+  // If the test process ends without afterAll (an uncaught error, a signal
+  // Bun handles), the server must not outlive it.
+  const killOnExit = () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+
+  const launch = async (listen: string): Promise<string> => {
+    child = spawnServer(dataDir, listen);
+    const decoder = new TextDecoder();
+    const stderr = child.stderr;
+    void (async () => {
+      for await (const chunk of stderr) log += decoder.decode(chunk);
+    })();
+    return readListeningUrl(child);
+  };
+  const terminate = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+    if (!exited) {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  };
+
+  const server: E2eServer = {
+    baseUrl: "",
+    get pid() {
+      return child?.pid ?? 0;
+    },
+    get log() {
+      return log;
+    },
+    async restart() {
+      await terminate();
+      // The clients keep their base URL, so the new process takes the same port.
+      const url = await launch(new URL(server.baseUrl).host);
+      if (url !== server.baseUrl) throw new Error(`the restarted server listens on ${url}, not ${server.baseUrl}`);
+    },
+    async stop() {
+      process.off("exit", killOnExit);
+      await terminate();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    server.baseUrl = await launch("127.0.0.1:0");
+    return server;
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${(error as Error).message}\nserver stderr:\n${log}`);
+  }
+}
+
+function spawnServer(dataDir: string, listen: string): ServerChild {
   const root = join(import.meta.dir, "..", "..");
-  const child: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
-    [process.execPath, "run", "src/main.ts", "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--registration", "open", "--rate-limits", "off"],
+  return Bun.spawn(
+    [process.execPath, "run", "src/main.ts", "serve", "--listen", listen, "--data-dir", dataDir, "--registration", "open", "--rate-limits", "off"],
     {
       cwd: root,
       stdin: "ignore",
@@ -44,58 +111,35 @@ export async function startServerProcess(): Promise<E2eServer> {
       },
     },
   );
-  // If the test process ends without afterAll (an uncaught error, a signal
-  // Bun handles), the server must not outlive it.
-  const killOnExit = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-  const stop = async () => {
-    process.off("exit", killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const exited = await Promise.race([child.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
-      if (!exited) {
-        child.kill("SIGKILL");
-        await child.exited;
-      }
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  // Kept so that a failing test can show what the server said.
-  let stderr = "";
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) stderr += decoder.decode(chunk);
-  })();
-  try {
-    const baseUrl = await readListeningUrl(child);
-    return { baseUrl, pid: child.pid, stop };
-  } catch (error) {
-    await stop();
-    throw new Error(`${(error as Error).message}\nserver stderr:\n${stderr}`);
-  }
 }
 
-async function readListeningUrl(child: Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
+/** Reads stdout up to the "listening on" line, then keeps draining it so that the pipe never fills. */
+async function readListeningUrl(child: ServerChild): Promise<string> {
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let out = "";
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  let found: string | undefined;
   try {
-    while (Date.now() < deadline) {
-      const timeLeft = deadline - Date.now();
-      const chunk = await Promise.race([reader.read(), Bun.sleep(timeLeft).then(() => undefined)]);
+    while (!found && Date.now() < deadline) {
+      const chunk = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
       if (chunk === undefined) break;
       if (chunk.done) throw new Error(`the server exited before listening (status ${await child.exited})`);
       out += decoder.decode(chunk.value);
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) return match[1]!;
+      found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     }
-  } finally {
+  } catch (error) {
     reader.releaseLock();
+    throw error;
   }
-  throw new Error(`the server did not print its URL within ${SERVER_START_TIMEOUT_MS} ms; stdout: ${out}`);
+  if (!found) {
+    reader.releaseLock();
+    throw new Error(`the server did not print its URL within ${SERVER_START_TIMEOUT_MS} ms; stdout: ${out}`);
+  }
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return found;
 }
 
 /** A request the SDK made that the server refused, kept for the failure message. */
@@ -106,14 +150,42 @@ export interface FailedRequest {
   body: string;
 }
 
+/**
+ * Holds a client's /sync requests while paused, so that a test can keep a device
+ * "offline" (messages for it wait on the server) while its crypto state stays in
+ * memory, which stopping the client would throw away.
+ */
+export class SyncGate {
+  private held: (() => void)[] = [];
+  private paused = false;
+  /** /sync requests answered so far. */
+  completed = 0;
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    for (const release of this.held.splice(0)) release();
+  }
+
+  async pass(): Promise<void> {
+    if (this.paused) await new Promise<void>((resolve) => this.held.push(resolve));
+  }
+}
+
 /** Everything the SDK sends goes through this: it stays on loopback, and refusals are recorded. */
-function loopbackFetch(baseUrl: string, failures: FailedRequest[]): typeof fetch {
+function loopbackFetch(baseUrl: string, failures: FailedRequest[], gate: SyncGate): typeof fetch {
   const origin = new URL(baseUrl).origin;
   const wrapped = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input.toString());
     if (url.origin !== origin) throw new Error(`refusing a request outside the test server: ${url.origin}`);
     const method = init?.method ?? "GET";
+    const isSync = url.pathname.endsWith("/sync");
+    if (isSync) await gate.pass();
     const response = await fetch(input, init);
+    if (isSync && response.ok) gate.completed++;
     // matrix-js-sdk will not start syncing without push rules: it retries
     // GET /pushrules/ forever. Push rules are not part of what is tested here and
     // the server does not have them yet, so while it answers 404 the client gets an
@@ -204,18 +276,20 @@ export interface CryptoClient {
   client: MatrixClient;
   account: Account;
   failures: FailedRequest[];
+  syncGate: SyncGate;
   stop(): void;
 }
 
 /** A matrix-js-sdk client with Rust crypto (in-memory store), syncing. */
 export async function startCryptoClient(server: E2eServer, account: Account, cryptoCallbacks?: CryptoCallbacks): Promise<CryptoClient> {
   const failures: FailedRequest[] = [];
+  const syncGate = new SyncGate();
   const client = createClient({
     baseUrl: server.baseUrl,
     userId: account.userId,
     deviceId: account.deviceId,
     accessToken: account.accessToken,
-    fetchFn: loopbackFetch(server.baseUrl, failures),
+    fetchFn: loopbackFetch(server.baseUrl, failures, syncGate),
     logger: sdkLogger,
     cryptoCallbacks,
   });
@@ -227,8 +301,10 @@ export async function startCryptoClient(server: E2eServer, account: Account, cry
     client,
     account,
     failures,
+    syncGate,
     stop() {
       client.stopClient();
+      syncGate.resume();
     },
   };
 }
