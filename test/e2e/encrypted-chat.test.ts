@@ -1,7 +1,8 @@
 // Two real clients (matrix-js-sdk with its Rust crypto) chat in an encrypted
 // room: device keys, one-time key claims, to-device Olm messages carrying the
 // Megolm room keys, and device-list tracking all have to work for each side to
-// read the other.
+// read the other. Then a second device comes and goes, and the server restarts
+// while a room key waits for a device that is offline.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Preset } from "matrix-js-sdk";
 import {

@@ -295,7 +295,9 @@ export async function startCryptoClient(server: E2eServer, account: Account, cry
   });
   // No IndexedDB outside a browser: the crypto store lives in memory.
   await client.initRustCrypto({ useIndexedDB: false });
-  await client.startClient({ initialSyncLimit: 20 });
+  // Lazy-loaded members, as Element runs it: the crypto stack then fetches the
+  // member list (/rooms/{id}/members?at=...) before it shares a room key.
+  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });
   await waitFor(`${account.userId}'s first sync`, () => client.isInitialSyncComplete(), 20_000);
   return {
     client,
