@@ -8,7 +8,7 @@ import { roomIncluded, typeIncluded, type Filter } from "./filter";
 import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
 import { formatSyncToken, type SyncToken } from "./token";
 import { presenceEvents } from "./presence";
-import { usersSharingARoom } from "../rooms/room-state";
+import { deviceListChanges } from "../e2ee/keys";
 
 const TO_DEVICE_LIMIT = 100;
 
@@ -170,7 +170,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
     to_device: {
       events: toDevice.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) })),
     },
-    device_lists: deviceLists(hs, userId, initial ? null : since!.pos, now, memberships),
+    device_lists: initial ? { changed: [], left: [] } : deviceListChanges(hs, userId, since!.pos, now, memberships),
     device_one_time_keys_count: store.keys.oneTimeKeyCounts(userId, requester.deviceId),
     device_unused_fallback_key_types: store.keys.unusedFallbackKeyTypes(userId, requester.deviceId),
   };
@@ -205,51 +205,4 @@ function emptyResponse(nextBatch: string, keys: { counts: Record<string, number>
     device_one_time_keys_count: keys.counts,
     device_unused_fallback_key_types: keys.fallback,
   };
-}
-
-/**
- * device_lists (spec: "Tracking the device list for a user"). `changed`: users
- * sharing a room whose devices changed since the token, users who joined a room
- * shared with the syncing user, and everyone in a room the syncing user joined
- * (their devices are new to the client). `left`: users who no longer share any
- * room, because they left or the syncing user did. Empty on initial sync: the
- * client queries all.
- *
- * Memberships are read from the state history, not from the response: a limited
- * timeline moves a join into `state`, and lazy loading or a filter can leave it
- * out altogether, yet the client still has to hear of the new member's devices.
- */
-function deviceLists(hs: Homeserver, userId: string, since: number | null, now: number, memberships: { roomId: string; membership: string; eventId: string }[]) {
-  if (since === null) return { changed: [] as string[], left: [] as string[] };
-  const { store } = hs;
-  const changedSince = store.keys.changedUsers(since, now);
-  const joinedCandidates = new Set<string>();
-  const leftCandidates = new Set<string>();
-  for (const { roomId, membership, eventId } of memberships) {
-    if (membership !== "join" && membership !== "leave" && membership !== "ban") continue;
-    // Most rooms had no membership change since the token (a cached position says so).
-    if (store.state.latestMemberChangePos(roomId) <= since) continue;
-    const memberPos = loadEvent(hs, eventId)?.row.streamPos ?? 0;
-    if (membership !== "join" && memberPos <= since) continue;
-    if (memberPos > since && (membership !== "join" || membershipAt(hs, roomId, userId, since) !== "join")) {
-      // The syncing user joined or left the room: everyone in it is new, or gone.
-      const target = membership === "join" ? joinedCandidates : leftCandidates;
-      for (const other of store.state.joinedMembers(roomId)) if (other !== userId) target.add(other);
-    }
-    // Each other member's last membership in the window decides for this room.
-    const last = new Map<string, string>();
-    for (const change of store.state.memberChangesBetween(roomId, since, membership === "join" ? now : memberPos)) {
-      if (change.userId !== userId) last.set(change.userId, change.eventId);
-    }
-    for (const [other, memberEventId] of last) {
-      if (membershipOf(hs, memberEventId) === "join") joinedCandidates.add(other);
-      else leftCandidates.add(other);
-    }
-  }
-  // Most syncs carry neither: skip gathering everyone who shares a room.
-  if (changedSince.length === 0 && joinedCandidates.size === 0 && leftCandidates.size === 0) return { changed: [] as string[], left: [] as string[] };
-  const sharing = usersSharingARoom(hs, userId);
-  const changed = new Set([...changedSince, ...joinedCandidates].filter((other) => sharing.has(other)));
-  const left = [...leftCandidates].filter((other) => !sharing.has(other) && !changed.has(other));
-  return { changed: [...changed], left };
 }

@@ -171,10 +171,14 @@ describe("device lists", () => {
     await server.request("POST", `${v3}/rooms/${roomId}/join`, { token: olga.access_token, body: {} });
     const joined = await server.request("GET", `${v3}/sync?filter=${filter}&since=${start.body.next_batch}`, { token: olga.access_token });
     expect(joined.body.device_lists.changed).toEqual(expect.arrayContaining([pete.user_id, quin.user_id]));
+    // /keys/changes tells the same for the same window.
+    const between = (from: string, to: string) => server.request("GET", `${v3}/keys/changes?from=${from}&to=${to}`, { token: olga.access_token });
+    expect((await between(start.body.next_batch, joined.body.next_batch)).body.changed).toEqual(expect.arrayContaining([pete.user_id, quin.user_id]));
 
     await server.request("POST", `${v3}/rooms/${roomId}/leave`, { token: olga.access_token, body: {} });
     const left = await server.request("GET", `${v3}/sync?filter=${filter}&since=${joined.body.next_batch}`, { token: olga.access_token });
     expect(left.body.device_lists.left).toEqual([pete.user_id]);
     expect(left.body.device_lists.changed).toEqual([]);
+    expect((await between(joined.body.next_batch, left.body.next_batch)).body).toEqual({ changed: [], left: [pete.user_id] });
   });
 });
