@@ -72,8 +72,18 @@ export async function startServerProcess(): Promise<E2eServer> {
     },
     async restart() {
       await terminate();
-      // The clients keep their base URL, so the new process takes the same port.
-      const url = await launch(new URL(server.baseUrl).host);
+      // The clients keep their base URL, so the new process takes the same port;
+      // should the port not be free again at once, the new process exits and is retried.
+      let url = "";
+      for (let attempt = 1; !url; attempt++) {
+        try {
+          url = await launch(new URL(server.baseUrl).host);
+        } catch (error) {
+          await terminate();
+          if (attempt >= 5) throw new Error(`${(error as Error).message}\nserver stderr:\n${log}`);
+          await Bun.sleep(500);
+        }
+      }
       if (url !== server.baseUrl) throw new Error(`the restarted server listens on ${url}, not ${server.baseUrl}`);
     },
     async stop() {
