@@ -1,13 +1,22 @@
 // Cross-signing, secret storage and server-side key backup with a real client
 // (matrix-js-sdk with its Rust crypto): a user sets them up on one device, logs
-// in on a new device, restores the room keys from the backup and reads a
-// message sent before that device existed.
+// in on a new device, restores the room keys from the backup and reads messages
+// sent before that device existed.
 //
-// Needs /keys/device_signing/upload, /keys/signatures/upload and /room_keys/*,
-// which the server does not have yet. The file is named *.pending.ts so that
-// `bun test` leaves it out until they exist; run it on its own with
-// `bun test ./test/e2e/cross-signing-backup.pending.ts`, and rename it to
-// cross-signing-backup.test.ts once those endpoints are in.
+// Needs what the server does not have yet:
+// - POST /keys/device_signing/upload (answered with user-interactive auth or not:
+//   the test handles both) and POST /keys/signatures/upload;
+// - /keys/query returning master_keys, self_signing_keys (and user_signing_keys
+//   for oneself) and the uploaded signatures merged into device_keys;
+// - device_lists.changed naming a user whose cross-signing keys changed (bob's
+//   client must re-query alice);
+// - POST/GET /room_keys/version, GET /room_keys/version/{version},
+//   PUT and GET /room_keys/keys?version=..., and
+//   GET /room_keys/keys/{roomId}/{sessionId} (session ids contain "/" and "+",
+//   which arrive percent-encoded).
+// The file is named *.pending.ts so that `bun test` leaves it out until then;
+// run it on its own with `bun test ./test/e2e/cross-signing-backup.pending.ts`,
+// and rename it to cross-signing-backup.test.ts once those endpoints are in.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Preset } from "matrix-js-sdk";
 import type { CryptoCallbacks, GeneratedSecretStorageKey } from "matrix-js-sdk/lib/crypto-api";
@@ -94,6 +103,15 @@ test(
       // Secret storage (account data) holding the cross-signing keys and the
       // key of a new backup version: POST /room_keys/version, then the room keys
       // go up with PUT /room_keys/keys.
+      // Bob's client hears of alice's new cross-signing keys (device_lists.changed
+      // must name a user whose cross-signing keys changed), queries them, and sees
+      // her device signed by her self-signing key.
+      await waitFor(
+        "bob to see alice's device signed by her cross-signing identity",
+        async () => (await bob.client.getCrypto()!.getDeviceVerificationStatus(alice.account.userId, alice.account.deviceId))?.signedByOwner,
+        20_000,
+      );
+
       const recoveryKey: GeneratedSecretStorageKey = await crypto.createRecoveryKeyFromPassphrase();
       await crypto.bootstrapSecretStorage({ createSecretStorageKey: async () => recoveryKey, setupNewKeyBackup: true });
       expect(await crypto.isSecretStorageReady()).toBe(true);
