@@ -10,7 +10,8 @@
 //   for oneself) and the uploaded signatures merged into device_keys;
 // - device_lists.changed naming a user whose cross-signing keys changed (bob's
 //   client must re-query alice);
-// - POST/GET /room_keys/version, GET /room_keys/version/{version},
+// - POST/GET /room_keys/version (404 M_NOT_FOUND while there is no backup),
+//   GET /room_keys/version/{version},
 //   PUT and GET /room_keys/keys?version=..., and
 //   GET /room_keys/keys/{roomId}/{sessionId} (session ids contain "/" and "+",
 //   which arrive percent-encoded).
