@@ -148,7 +148,10 @@ test(
       expect(await decryptedBody(newDevice.client, roomId, fromAlice.event_id)).toBe("an older message from alice");
     } catch (error) {
       const failures = describeFailures(...clients);
-      throw new Error(`${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}`);
+      const serverLog = server.log.slice(-3000);
+      throw new Error(
+        `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
+      );
     }
   },
   90_000,

@@ -19,13 +19,13 @@ import {
 } from "./harness";
 
 let server: E2eServer;
+const clients: CryptoClient[] = [];
 
 /** The device ids the client's crypto stack knows for a user. */
 async function devicesOf(viewer: CryptoClient, userId: string): Promise<Set<string>> {
   const devices = (await viewer.client.getCrypto()!.getUserDeviceInfo([userId])).get(userId);
   return new Set(devices?.keys() ?? []);
 }
-const clients: CryptoClient[] = [];
 
 beforeAll(async () => {
   server = await startServerProcess();
@@ -115,7 +115,10 @@ test(
       if (process.env.E2E_DEBUG) console.log(describeFailures(...clients));
     } catch (error) {
       const failures = describeFailures(...clients);
-      throw new Error(`${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}`);
+      const serverLog = server.log.slice(-3000);
+      throw new Error(
+        `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
+      );
     }
   },
   120_000,
