@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type AuthDict, createClient, type MatrixClient, type MatrixError, type MatrixEvent, type Room } from "matrix-js-sdk";
+import { type AuthDict, createClient, type MatrixClient, type MatrixError, type MatrixEvent } from "matrix-js-sdk";
 import type { CryptoCallbacks } from "matrix-js-sdk/lib/crypto-api";
 import { type Logger, logger as sdkGlobalLogger } from "matrix-js-sdk/lib/logger";
 
@@ -330,10 +330,6 @@ export async function waitFor<T>(what: string, condition: () => T | null | undef
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(50);
   }
-}
-
-export function roomOf(client: MatrixClient, roomId: string): Room | undefined {
-  return client.getRoom(roomId) ?? undefined;
 }
 
 /** The event with this id in the room's live timeline, once it is there. */
