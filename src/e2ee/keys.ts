@@ -5,7 +5,7 @@ import type { Requester } from "../accounts/credentials";
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
 import { isUserId, serverNameOf } from "../rooms/ids";
-import { usersSharingARoom } from "../rooms/room-state";
+import { loadEvent, stateEventAt, usersSharingARoom } from "../rooms/room-state";
 import { canonicalJson } from "../util/canonical-json";
 import { crossSigningKeysFor, deviceSignatures } from "./cross-signing";
 
@@ -135,10 +135,71 @@ export function claimKeys(hs: Homeserver, wanted: Record<string, Record<string, 
   return { one_time_keys: claimed, failures };
 }
 
-/** GET /keys/changes: room-mates whose device lists changed between two stream positions. */
-export function keyChanges(hs: Homeserver, userId: string, from: number, to: number): { changed: string[]; left: string[] } {
+/**
+ * Device-list changes between two stream positions (spec: "Tracking the device
+ * list for a user"), for device_lists in /sync and for /keys/changes. `changed`:
+ * users sharing a room whose devices changed, users who joined a room shared with
+ * `userId`, and everyone in a room `userId` joined (their devices are new to the
+ * client). `left`: users who no longer share any room, because they left or
+ * `userId` did.
+ *
+ * Memberships are read from the state history, not from a /sync response: a
+ * limited timeline moves a join into `state`, and lazy loading or a filter can
+ * leave it out altogether, yet the client still has to hear of the new member's
+ * devices.
+ */
+export function deviceListChanges(
+  hs: Homeserver,
+  userId: string,
+  from: number,
+  to: number,
+  memberships: { roomId: string; membership: string; eventId: string }[] = hs.store.state.roomsWithMembership(userId, ["join", "leave", "ban"]),
+): { changed: string[]; left: string[] } {
+  const { store } = hs;
+  const changedSince = store.keys.changedUsers(from, to);
+  const joinedCandidates = new Set<string>();
+  const leftCandidates = new Set<string>();
+  for (const { roomId, membership, eventId } of memberships) {
+    if (membership !== "join" && membership !== "leave" && membership !== "ban") continue;
+    // Most rooms had no membership change in the window (a cached position says so).
+    if (store.state.latestMemberChangePos(roomId) <= from) continue;
+    const memberPos = loadEvent(hs, eventId)?.row.streamPos ?? 0;
+    if (membership !== "join" && memberPos <= from) continue;
+    // The user's membership at both ends of the window (`to` can be in the past for /keys/changes).
+    const inAtFrom = (memberPos <= from ? membership : membershipAt(hs, roomId, userId, from)) === "join";
+    const inAtTo = (memberPos <= to ? membership : membershipAt(hs, roomId, userId, to)) === "join";
+    if (!inAtFrom && !inAtTo) continue;
+    if (inAtFrom !== inAtTo) {
+      // The user joined or left the room: everyone in it is new, or gone.
+      const target = inAtTo ? joinedCandidates : leftCandidates;
+      for (const other of store.state.joinedMembers(roomId)) if (other !== userId) target.add(other);
+    }
+    // Each other member's last membership in the window decides for this room.
+    const last = new Map<string, string>();
+    for (const change of store.state.memberChangesBetween(roomId, from, to)) {
+      if (change.userId !== userId) last.set(change.userId, change.eventId);
+    }
+    for (const [other, memberEventId] of last) {
+      if (loadEvent(hs, memberEventId)?.pdu.content.membership === "join") joinedCandidates.add(other);
+      else leftCandidates.add(other);
+    }
+  }
+  // Most syncs carry neither: skip gathering everyone who shares a room.
+  if (changedSince.length === 0 && joinedCandidates.size === 0 && leftCandidates.size === 0) return { changed: [], left: [] };
   const sharing = usersSharingARoom(hs, userId);
-  return { changed: hs.store.keys.changedUsers(from, to).filter((other) => sharing.has(other)), left: [] };
+  const changed = new Set([...changedSince, ...joinedCandidates].filter((other) => sharing.has(other)));
+  const left = [...leftCandidates].filter((other) => !sharing.has(other) && !changed.has(other));
+  return { changed: [...changed], left };
+}
+
+/** The user's membership in the room after the event at `pos` ("leave" when none). */
+function membershipAt(hs: Homeserver, roomId: string, userId: string, pos: number): string {
+  return (stateEventAt(hs, roomId, "m.room.member", userId, pos)?.pdu.content.membership as string | undefined) ?? "leave";
+}
+
+/** GET /keys/changes: users whose device lists changed between two stream positions, and those no longer shared. */
+export function keyChanges(hs: Homeserver, userId: string, from: number, to: number): { changed: string[]; left: string[] } {
+  return deviceListChanges(hs, userId, from, to);
 }
 
 /** Removes a device's keys and tells everyone who shares a room with its owner. */

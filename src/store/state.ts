@@ -73,6 +73,31 @@ export function createStateStore(db: Db) {
       .where(and(eq(currentState.type, "m.room.member"), eq(currentState.stateKey, sql.placeholder("userId"))))
       .prepare(),
   );
+  const memberChanges = lazy(() =>
+    db
+      .select({ userId: stateHistory.stateKey, eventId: stateHistory.eventId })
+      .from(stateHistory)
+      .where(
+        and(
+          eq(stateHistory.roomId, sql.placeholder("roomId")),
+          gt(stateHistory.fromPos, sql.placeholder("from")),
+          lte(stateHistory.fromPos, sql.placeholder("to")),
+          eq(stateHistory.type, "m.room.member"),
+        ),
+      )
+      .orderBy(stateHistory.fromPos)
+      .prepare(),
+  );
+  const latestMemberStmt = lazy(() =>
+    db
+      .select({ pos: sql<number>`COALESCE(MAX(${stateHistory.fromPos}), 0)` })
+      .from(stateHistory)
+      .where(and(eq(stateHistory.roomId, sql.placeholder("roomId")), eq(stateHistory.type, "m.room.member")))
+      .prepare(),
+  );
+  // The position of each room's latest member event, kept in step with `set`, so
+  // that /sync can tell without a query that a room had no membership change.
+  const latestMemberByRoom = new Map<string, number>();
   // Joined members per room, kept in step with `set` (the one writer), so that
   // waking a room's members after each message costs no query.
   const joinedCache = new Map<string, Set<string>>();
@@ -130,6 +155,7 @@ export function createStateStore(db: Db) {
       openInterval().run({ ...keys, eventId: entry.eventId, pos });
       upsertCurrent().run({ ...keys, eventId: entry.eventId, membership });
       if (entry.type === "m.room.member") {
+        if (latestMemberByRoom.has(roomId)) latestMemberByRoom.set(roomId, pos);
         const joined = joinedCache.get(roomId);
         if (joined && membership === "join") joined.add(entry.stateKey);
         else if (joined) joined.delete(entry.stateKey);
@@ -152,11 +178,26 @@ export function createStateStore(db: Db) {
     /** Forgets cached membership (after a rolled-back transaction). */
     dropCaches(): void {
       joinedCache.clear();
+      latestMemberByRoom.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
     roomsWithMembership(userId: string, memberships: string[]): { roomId: string; membership: string; eventId: string }[] {
       return (roomsOfUser().all({ userId }) as { roomId: string; membership: string | null; eventId: string }[])
         .filter((row): row is { roomId: string; membership: string; eventId: string } => row.membership !== null && memberships.includes(row.membership));
+    },
+    /** The stream position of the room's latest member event (0 if none). */
+    latestMemberChangePos(roomId: string): number {
+      let pos = latestMemberByRoom.get(roomId);
+      if (pos === undefined) {
+        if (latestMemberByRoom.size >= JOINED_CACHE_ROOMS) latestMemberByRoom.clear();
+        pos = (latestMemberStmt().get({ roomId }) as { pos: number }).pos;
+        latestMemberByRoom.set(roomId, pos);
+      }
+      return pos;
+    },
+    /** The member events that took effect in a room in (from, to], oldest first. */
+    memberChangesBetween(roomId: string, from: number, to: number): { userId: string; eventId: string }[] {
+      return memberChanges().all({ roomId, from, to }) as { userId: string; eventId: string }[];
     },
     /** Current members of a room and their membership. */
     members(roomId: string): { userId: string; membership: string; eventId: string }[] {

@@ -8,7 +8,7 @@ import { roomIncluded, typeIncluded, type Filter } from "./filter";
 import { roomSection, strippedState, type RoomWindow, type SyncOptions } from "./rooms";
 import { formatSyncToken, type SyncToken } from "./token";
 import { presenceEvents } from "./presence";
-import { usersSharingARoom } from "../rooms/room-state";
+import { deviceListChanges } from "../e2ee/keys";
 
 const TO_DEVICE_LIMIT = 100;
 
@@ -170,7 +170,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
     to_device: {
       events: toDevice.map((row) => ({ type: row.type, sender: row.sender, content: JSON.parse(row.content) })),
     },
-    device_lists: deviceLists(hs, userId, initial ? null : since!.pos, now, { join, leave }),
+    device_lists: initial ? { changed: [], left: [] } : deviceListChanges(hs, userId, since!.pos, now, memberships),
     device_one_time_keys_count: store.keys.oneTimeKeyCounts(userId, requester.deviceId),
     device_unused_fallback_key_types: store.keys.unusedFallbackKeyTypes(userId, requester.deviceId),
   };
@@ -205,32 +205,4 @@ function emptyResponse(nextBatch: string, keys: { counts: Record<string, number>
     device_one_time_keys_count: keys.counts,
     device_unused_fallback_key_types: keys.fallback,
   };
-}
-
-/**
- * device_lists (spec: "Tracking the device list for a user"): users sharing a room
- * whose devices changed since the token, plus users who joined a room shared with
- * the syncing user (their devices are new to the client); `left`: users who left
- * and share no room any more. Empty on initial sync: the client queries all.
- */
-function deviceLists(hs: Homeserver, userId: string, since: number | null, now: number, rooms: { join: Record<string, any>; leave: Record<string, any> }) {
-  if (since === null) return { changed: [] as string[], left: [] as string[] };
-  const changedSince = hs.store.keys.changedUsers(since, now);
-  const memberEvents: { state_key: string; content?: { membership?: string } }[] = [];
-  for (const section of [...Object.values(rooms.join), ...Object.values(rooms.leave)]) {
-    for (const event of section.timeline?.events ?? []) {
-      if (event.type === "m.room.member" && event.state_key !== userId) memberEvents.push(event);
-    }
-  }
-  // Most syncs carry neither: skip gathering everyone who shares a room.
-  if (changedSince.length === 0 && memberEvents.length === 0) return { changed: [] as string[], left: [] as string[] };
-  const sharing = usersSharingARoom(hs, userId);
-  const changed = new Set(changedSince.filter((other) => sharing.has(other)));
-  const left = new Set<string>();
-  for (const event of memberEvents) {
-    if (event.content?.membership === "join" && sharing.has(event.state_key)) changed.add(event.state_key);
-    else if (event.content?.membership !== "join" && !sharing.has(event.state_key)) left.add(event.state_key);
-  }
-  for (const other of changed) left.delete(other);
-  return { changed: [...changed], left: [...left] };
 }

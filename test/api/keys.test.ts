@@ -130,4 +130,55 @@ describe("device lists", () => {
     const left = await server.request("GET", `${v3}/sync?since=${joined.body.next_batch}`, { token: kim.access_token });
     expect(left.body.device_lists.left).toContain(leo.user_id);
   });
+
+  test("a join or leave older than a limited timeline's window still counts (it is in state, not in the timeline)", async () => {
+    const mia = await server.register("keys-mia");
+    const ned = await server.register("keys-ned");
+    const room = await server.request("POST", `${v3}/createRoom`, { token: mia.access_token, body: { preset: "public_chat" } });
+    const roomId = encodeURIComponent(room.body.room_id);
+    const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 2 } } }));
+    const start = await server.request("GET", `${v3}/sync?filter=${filter}`, { token: mia.access_token });
+    await server.request("POST", `${v3}/rooms/${roomId}/join`, { token: ned.access_token, body: {} });
+    for (let i = 0; i < 4; i++) {
+      await server.request("PUT", `${v3}/rooms/${roomId}/send/m.room.message/gap-${i}`, { token: mia.access_token, body: { msgtype: "m.text", body: `${i}` } });
+    }
+    const joined = await server.request("GET", `${v3}/sync?filter=${filter}&since=${start.body.next_batch}`, { token: mia.access_token });
+    const section = joined.body.rooms.join[room.body.room_id];
+    expect(section.timeline.limited).toBe(true);
+    expect(section.timeline.events.some((event: any) => event.type === "m.room.member")).toBe(false);
+    expect(joined.body.device_lists.changed).toContain(ned.user_id);
+
+    await server.request("POST", `${v3}/rooms/${roomId}/leave`, { token: ned.access_token, body: {} });
+    for (let i = 4; i < 8; i++) {
+      await server.request("PUT", `${v3}/rooms/${roomId}/send/m.room.message/gap-${i}`, { token: mia.access_token, body: { msgtype: "m.text", body: `${i}` } });
+    }
+    const left = await server.request("GET", `${v3}/sync?filter=${filter}&since=${joined.body.next_batch}`, { token: mia.access_token });
+    expect(left.body.rooms.join[room.body.room_id].timeline.limited).toBe(true);
+    expect(left.body.device_lists.left).toContain(ned.user_id);
+  });
+
+  test("joining a room puts its members in changed; leaving it puts those no longer shared in left", async () => {
+    const olga = await server.register("keys-olga");
+    const pete = await server.register("keys-pete");
+    const quin = await server.register("keys-quin");
+    const room = await server.request("POST", `${v3}/createRoom`, { token: pete.access_token, body: { preset: "public_chat" } });
+    const roomId = encodeURIComponent(room.body.room_id);
+    await server.request("POST", `${v3}/rooms/${roomId}/join`, { token: quin.access_token, body: {} });
+    // Olga shares another room with quin only.
+    await roomWith(olga, quin);
+    const filter = encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 1 }, state: { lazy_load_members: true } } }));
+    const start = await server.request("GET", `${v3}/sync?filter=${filter}`, { token: olga.access_token });
+    await server.request("POST", `${v3}/rooms/${roomId}/join`, { token: olga.access_token, body: {} });
+    const joined = await server.request("GET", `${v3}/sync?filter=${filter}&since=${start.body.next_batch}`, { token: olga.access_token });
+    expect(joined.body.device_lists.changed).toEqual(expect.arrayContaining([pete.user_id, quin.user_id]));
+    // /keys/changes tells the same for the same window.
+    const between = (from: string, to: string) => server.request("GET", `${v3}/keys/changes?from=${from}&to=${to}`, { token: olga.access_token });
+    expect((await between(start.body.next_batch, joined.body.next_batch)).body.changed).toEqual(expect.arrayContaining([pete.user_id, quin.user_id]));
+
+    await server.request("POST", `${v3}/rooms/${roomId}/leave`, { token: olga.access_token, body: {} });
+    const left = await server.request("GET", `${v3}/sync?filter=${filter}&since=${joined.body.next_batch}`, { token: olga.access_token });
+    expect(left.body.device_lists.left).toEqual([pete.user_id]);
+    expect(left.body.device_lists.changed).toEqual([]);
+    expect((await between(joined.body.next_batch, left.body.next_batch)).body).toEqual({ changed: [], left: [pete.user_id] });
+  });
 });
