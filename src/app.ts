@@ -13,6 +13,8 @@ import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
 import { keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
+import { relationsApi } from "./api/client/relations";
+import { searchApi } from "./api/client/search";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
 import { parseJsonObjectBody } from "./http/body";
@@ -51,7 +53,8 @@ export function buildApp(hs: Homeserver) {
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
     .use(synapseAdminApi(hs))
-    .use(timestampToEventApi(hs));
+    .use(timestampToEventApi(hs))
+    .use(relationsApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))
@@ -65,7 +68,8 @@ export function buildApp(hs: Homeserver) {
     .use(profileApi(hs, prefix))
     .use(syncApi(hs, prefix))
     .use(userDataApi(hs, prefix))
-    .use(keysApi(hs, prefix));
+    .use(keysApi(hs, prefix))
+    .use(searchApi(hs, prefix));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -8,6 +8,8 @@ import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
+import { createRelationsStore } from "./relations";
+import { createSearchStore } from "./search";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -33,6 +35,8 @@ export interface Store {
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
+  relations: ReturnType<typeof createRelationsStore>;
+  search: ReturnType<typeof createSearchStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -68,11 +72,12 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
+  const relations = createRelationsStore(db, sqlite);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -169,6 +174,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     toDevice,
     presence,
     keys,
+    relations,
+    search: createSearchStore(sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);
