@@ -2,9 +2,14 @@
 // full text over message bodies, room names and topics; keys, filter, order,
 // context, state, groupings, pagination; and no hit the user may not see.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expectError } from "../helpers/assert";
 import { CLIENT, createRoom, inviteUser, joinRoom, leaveRoom, newTxnId, putState, sendMessage, type User } from "../helpers/rooms";
 import { startTestServer, type TestServer } from "../helpers/server";
+import { MIGRATIONS } from "../../src/store/migrations";
 
 let server: TestServer;
 let alice: User;
@@ -207,5 +212,42 @@ describe("POST /search", () => {
     const empty = await post({ search_categories: {} });
     expect(empty.status).toBe(200);
     expect(empty.body).toEqual({ search_categories: {} });
+  });
+});
+
+describe("migration", () => {
+  test("events stored before the search migration are indexed by it, and their relations recorded", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "search-migration-"));
+    try {
+      const before = await startTestServer({ ephemeral: false, data_dir: dir });
+      const user = await before.register("srch-migrated");
+      const roomId = await createRoom(before, user);
+      const word = uniqueWord();
+      const root = await sendMessage(before, user, roomId, `${word} stored early`);
+      await sendMessage(before, user, roomId, { msgtype: "m.text", body: "reply", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+      await before.stop();
+
+      // Back to the schema before the migration: no index, no relations.
+      const db = new Database(join(dir, "homeserver.db"));
+      db.run("DROP TABLE event_search");
+      db.run("DELETE FROM event_relations");
+      db.run(`PRAGMA user_version = ${MIGRATIONS.findIndex((migration) => migration.name.endsWith("_search"))}`);
+      db.close();
+
+      const after = await startTestServer({ ephemeral: false, data_dir: dir });
+      try {
+        const response = await after.request("POST", `${CLIENT}/search`, {
+          token: user.access_token,
+          body: { search_categories: { room_events: { search_term: word } } },
+        });
+        const results = response.body.search_categories.room_events.results;
+        expect(results.map((r: any) => r.result.event_id)).toEqual([root]);
+        expect(results[0].result.unsigned["m.relations"]["m.thread"].count).toBe(1);
+      } finally {
+        await after.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
