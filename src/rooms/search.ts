@@ -5,34 +5,12 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
 import { SEARCH_COLUMNS, type SearchKey } from "../store/search";
-import { perInstance } from "../util/per-instance";
 import { toClientEventsWithRelations } from "./aggregations";
 import type { ClientEvent, Viewer } from "./client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "./event-filter";
 import { roomMessages, visibleState } from "./reading";
-import { currentStateEvent, eventOfRow, loadEvent, stateEventAt, type StoredEvent } from "./room-state";
+import { currentStateEvent, eventOfRow, stateEventAt, type StoredEvent } from "./room-state";
 import { canSeeEvent, type ReadBound } from "./visibility";
-
-const roomTokens = perInstance<string, string>();
-
-/**
- * The word that stands for a room in the index: "r" and the stream position of
- * its m.room.create event (as the migration's backfill writes it). Stable for
- * the room's life, and a single FTS5 token, unlike the room id.
- */
-function roomSearchToken(hs: Homeserver, roomId: string): string | undefined {
-  const tokens = roomTokens(hs);
-  let token = tokens.get(roomId);
-  if (token === undefined) {
-    const createId = hs.store.state.currentEventId(roomId, "m.room.create", "");
-    const create = createId ? loadEvent(hs, createId) : undefined;
-    if (!create) return undefined;
-    token = `r${create.row.streamPos}`;
-    if (tokens.size > 100_000) tokens.clear();
-    tokens.set(roomId, token);
-  }
-  return token;
-}
 
 /** Indexes the searchable text of a stored event (body, room name, topic). */
 export function indexForSearch(hs: Homeserver, event: StoredEvent): void {
@@ -44,8 +22,7 @@ export function indexForSearch(hs: Homeserver, event: StoredEvent): void {
   else if (type === "m.room.name" && stateKey === "") [column, text] = ["name", content.name];
   else if (type === "m.room.topic" && stateKey === "") [column, text] = ["topic", content.topic];
   if (column === undefined || typeof text !== "string") return;
-  const room = roomSearchToken(hs, roomId);
-  if (room) hs.store.search.index(streamPos, column, text, room);
+  hs.store.search.index(streamPos, column, text, roomId);
 }
 
 /** A redacted event must not be found by its old text. */
@@ -68,19 +45,22 @@ const MAX_LIMIT = 100;
 const DEFAULT_CONTEXT = 5;
 const MAX_CONTEXT = 100;
 
-/**
- * The user's words as an FTS5 query: every word must match, each also as a
- * prefix (as Synapse on SQLite), within the requested keys. Words are quoted,
- * so FTS5 syntax in the search term is taken literally.
- */
+/** The words of a search term, lower-cased, each once (also the response's `highlights`). */
 export function searchWords(term: string): string[] {
   return [...new Set(term.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [])];
 }
 
-function ftsQuery(words: string[], keys: SearchKey[], roomTokens: string[]): string {
+/** Words this long also match as prefixes ("meet" finds "meeting"); a shorter prefix would expand to too many words to rank. */
+const MIN_PREFIX_LENGTH = 3;
+
+/**
+ * The words as an FTS5 query: every word must match, within the requested
+ * keys. Words are quoted, so FTS5 syntax in the search term is taken literally.
+ */
+function ftsQuery(words: string[], keys: SearchKey[]): string {
   const columns = [...new Set(keys.map((key) => SEARCH_COLUMNS[key]))].join(" ");
-  const text = `{${columns}} : (${words.map((word) => `"${word}"*`).join(" AND ")})`;
-  return `${text} AND room : (${roomTokens.map((token) => `"${token}"`).join(" OR ")})`;
+  const terms = words.map((word) => (word.length >= MIN_PREFIX_LENGTH ? `"${word}"*` : `"${word}"`));
+  return `{${columns}} : (${terms.join(" AND ")})`;
 }
 
 /**
@@ -128,8 +108,8 @@ export function searchRoomEvents(hs: Homeserver, viewer: Viewer, criteria: RoomE
   if (words.length === 0 || Object.keys(rooms).length === 0 || limit === 0) return { count: 0, results: [], highlights: words };
 
   const keys = criteria.keys && criteria.keys.length > 0 ? criteria.keys : (Object.keys(SEARCH_COLUMNS) as SearchKey[]);
-  const tokens = Object.keys(rooms).map((roomId) => roomSearchToken(hs, roomId)).filter((token) => token !== undefined);
-  const match = ftsQuery(words, keys, tokens);
+  const match = ftsQuery(words, keys);
+  const roomIds = Object.keys(rooms);
   // Members see the present (readBound of a member): searched rooms are joined rooms.
   const bound: ReadBound = { untilPos: hs.store.stream.current, joinedSince: true };
   const hits: Hit[] = [];
@@ -137,8 +117,8 @@ export function searchRoomEvents(hs: Homeserver, viewer: Viewer, criteria: RoomE
   while (hits.length < limit && !exhausted) {
     const batch = Math.max(limit - hits.length, 20);
     const rows = order === "rank"
-      ? hs.store.search.byRank(match, cursor ?? 0, batch)
-      : hs.store.search.byRecent(match, cursor ?? Number.MAX_SAFE_INTEGER, batch);
+      ? hs.store.search.byRank(match, roomIds, cursor ?? 0, batch)
+      : hs.store.search.byRecent(match, roomIds, cursor ?? Number.MAX_SAFE_INTEGER, batch);
     if (rows.length < batch) exhausted = true;
     for (const { row, rank } of rows) {
       cursor = order === "rank" ? (cursor ?? 0) + 1 : row.streamPos;
@@ -155,7 +135,7 @@ export function searchRoomEvents(hs: Homeserver, viewer: Viewer, criteria: RoomE
     if (criteria.event_context) result.context = resultContext(hs, hit.event, viewer, criteria.event_context);
     return result;
   });
-  const response: Record<string, unknown> = { count: hs.store.search.count({ match, rooms }), results, highlights: words };
+  const response: Record<string, unknown> = { count: hs.store.search.count(match, rooms), results, highlights: words };
   const more = !exhausted || hits.length === limit;
   const token = more && cursor !== undefined ? `${order}:${cursor}` : undefined;
   if (token) response.next_batch = token;
