@@ -59,13 +59,17 @@ await Promise.all(
 );
 const fillSeconds = (performance.now() - fillStarted) / 1000;
 
-async function measure(criteria: Record<string, unknown>) {
+async function measure({ nextBatch, ...criteria }: Record<string, unknown>) {
   const latencies: number[] = [];
   let results = 0;
   let count = 0;
+  // The second page: with the first page's next_batch.
+  const query = nextBatch
+    ? `?next_batch=${encodeURIComponent((await owner.call("POST", "/search", { search_categories: { room_events: criteria } })).search_categories.room_events.next_batch)}`
+    : "";
   for (let i = 0; i < QUERIES; i++) {
     const t0 = performance.now();
-    const body = await owner.call("POST", "/search", { search_categories: { room_events: criteria } });
+    const body = await owner.call("POST", `/search${query}`, { search_categories: { room_events: criteria } });
     latencies.push(performance.now() - t0);
     results = body.search_categories.room_events.results.length;
     count = body.search_categories.room_events.count;
@@ -83,7 +87,8 @@ const queries: Record<string, Record<string, unknown>> = {
   [`middling word (${middling}), rank`]: { search_term: middling },
   [`rare word (${rare}), rank`]: { search_term: rare },
   [`two words (${common} ${middling}), rank`]: { search_term: `${common} ${middling}` },
-  [`prefix (${common.slice(0, 3)}), recent`]: { search_term: common.slice(0, 3), order_by: "recent" },
+  [`prefix (${middling.slice(0, 4)}), rank`]: { search_term: middling.slice(0, 4) },
+  [`common word (${common}), recent, page 2`]: { search_term: common, order_by: "recent", nextBatch: true },
   [`common word, recent, event_context 5/5 + profiles`]: { search_term: common, order_by: "recent", event_context: { before_limit: 5, after_limit: 5, include_profile: true } },
   [`common word, rank, one room (filter.rooms)`]: { search_term: common, filter: { rooms: [rooms[0]] } },
   [`no match`]: { search_term: "xyzzyplugh" },

@@ -65,6 +65,9 @@ describe("POST /search", () => {
     // FTS syntax in the term is taken literally.
     expect((await search(alice, { search_term: `${word}" OR "x` })).status).toBe(200);
     expect(await hits(alice, { search_term: "***" })).toEqual([]);
+    // Words shorter than three characters match whole words only.
+    expect(await hits(alice, { search_term: `${word} ma` })).toEqual([]);
+    expect(await hits(alice, { search_term: `${word} mar` })).toHaveLength(2);
   });
 
   test("keys: room names and topics, and only the keys asked for", async () => {
