@@ -42,6 +42,7 @@ export interface RoomEventsCriteria {
 
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 100;
+const MAX_EXAMINED = 10_000;
 const DEFAULT_CONTEXT = 5;
 const MAX_CONTEXT = 100;
 
@@ -114,8 +115,11 @@ export function searchRoomEvents(hs: Homeserver, viewer: Viewer, criteria: RoomE
   const bound: ReadBound = { untilPos: hs.store.stream.current, joinedSince: true };
   const hits: Hit[] = [];
   let exhausted = false;
-  while (hits.length < limit && !exhausted) {
-    const batch = Math.max(limit - hits.length, 20);
+  // Each batch by rank ranks all matches again, so batches grow when the filter
+  // or history visibility turns many away, and one request examines at most
+  // MAX_EXAMINED matches (the client continues with next_batch).
+  let batch = Math.max(limit, 20);
+  for (let examined = 0; hits.length < limit && !exhausted && examined < MAX_EXAMINED; examined += batch, batch = Math.min(batch * 4, 2000)) {
     const rows = order === "rank"
       ? hs.store.search.byRank(match, roomIds, cursor ?? 0, batch)
       : hs.store.search.byRecent(match, roomIds, cursor ?? Number.MAX_SAFE_INTEGER, batch);
