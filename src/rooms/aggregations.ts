@@ -1,9 +1,10 @@
 // Bundled aggregations (spec: Client-Server API, "Aggregations of child
 // events"): `unsigned["m.relations"]` on every event served to a client, with
 // m.thread (Threading), m.replace (Event replacements) and m.reference
-// (Reference relations). Computed for a page of events at once: rooms without
-// any relation cost a lookup in memory, others one indexed query per page (plus
-// one for the latest thread events and one for edits, when there are any).
+// (Reference relations). Computed for a page of events at once: events known
+// to have no such children cost a lookup in memory, the others one indexed
+// query per page (plus one for the latest thread events and one for edits,
+// when there are any).
 import type { Homeserver } from "../homeserver";
 import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
 import { relationOf } from "./relations";
@@ -30,7 +31,7 @@ export function toClientEventsWithRelations(hs: Homeserver, events: StoredEvent[
  */
 function bundledAggregations(hs: Homeserver, events: StoredEvent[], viewer: Viewer, bound: ReadBound, withThreads: boolean): Map<string, Record<string, unknown>> {
   const bundles = new Map<string, Record<string, unknown>>();
-  const parents = events.filter((event) => hs.store.relations.roomHasRelations(event.row.roomId));
+  const parents = events.filter((event) => hs.store.relations.mayHaveBundledChildren(event.row.roomId, event.eventId));
   if (parents.length === 0) return bundles;
   const byId = new Map(parents.map((event) => [event.eventId, event]));
   const aggregates = hs.store.relations.aggregates([...byId.keys()], bound.untilPos, viewer.userId);

@@ -13,6 +13,12 @@ import { lazy } from "./lazy";
 
 export type RelationRow = typeof eventRelations.$inferSelect;
 
+/** The rel_types with bundled aggregations (spec: "Aggregations of child events"); m.annotation has none. */
+export const BUNDLED_REL_TYPES = ["m.thread", "m.replace", "m.reference"];
+const BUNDLED_SQL = `(${BUNDLED_REL_TYPES.map((type) => `'${type}'`).join(", ")})`;
+/** Beyond this many parents in one room, the room's set is not kept in memory. */
+const MAX_KNOWN_PARENTS = 50_000;
+
 /** Per parent and rel_type: how many children, the latest one, and whether `userId` sent one. */
 export interface RelationAggregate {
   parent: string;
@@ -43,7 +49,9 @@ export function createRelationsStore(db: Db, sqlite: Database) {
     sender: sql.placeholder("sender"),
     streamPos: sql.placeholder("streamPos"),
   }).onConflictDoNothing().prepare());
-  const anyInRoom = lazy(() => db.select({ one: sql<number>`1` }).from(eventRelations).where(eq(eventRelations.roomId, sql.placeholder("roomId"))).limit(1).prepare());
+  const bundledParentsStmt = lazy(() => sqlite.query(
+    `SELECT DISTINCT relates_to AS parent FROM event_relations WHERE room_id = $roomId AND rel_type IN ${BUNDLED_SQL} LIMIT ${MAX_KNOWN_PARENTS + 1}`,
+  ));
 
   // The bundled aggregations of a page of parents in one indexed lookup (spec:
   // "Aggregations of child events"): counts and latest position per (parent,
@@ -54,7 +62,7 @@ export function createRelationsStore(db: Db, sqlite: Database) {
             group_concat(CASE WHEN rel_type = 'm.reference' THEN event_id END, ' ') AS "references"
        FROM event_relations
       WHERE relates_to IN (SELECT value FROM json_each($parents))
-        AND rel_type IN ('m.thread', 'm.replace', 'm.reference') AND stream_pos <= $untilPos
+        AND rel_type IN ${BUNDLED_SQL} AND stream_pos <= $untilPos
       GROUP BY relates_to, rel_type`,
   ));
   // Replacement candidates (spec: "Validity of replacement events"): same sender
@@ -100,19 +108,34 @@ export function createRelationsStore(db: Db, sqlite: Database) {
       ORDER BY latestPos DESC LIMIT $limit`,
   ));
 
-  // Rooms known to have (true) or not have (false) relations: a room without any
-  // skips the aggregation lookup. Kept in step by insert(); rows only disappear
-  // by redaction, which at worst leaves a stale `true` (one empty lookup).
-  const roomsWithRelations = new Map<string, boolean>();
+  // Per room, the events that have children of a bundled rel_type, so that a
+  // page of events without any (a new message fanned out to every sync, most
+  // history) needs no lookup at all. Read once per room, kept in step by
+  // insert(); rows only disappear by redaction, which at worst leaves a stale
+  // entry (one empty lookup). null: too many to keep, always look up.
+  const bundledParents = new Map<string, Set<string> | null>();
+  const parentsOf = (roomId: string): Set<string> | null => {
+    let parents = bundledParents.get(roomId);
+    if (parents === undefined) {
+      const rows = bundledParentsStmt().all({ roomId }) as { parent: string }[];
+      parents = rows.length > MAX_KNOWN_PARENTS ? null : new Set(rows.map((row) => row.parent));
+      if (bundledParents.size > 10_000) bundledParents.clear();
+      bundledParents.set(roomId, parents);
+    }
+    return parents;
+  };
 
   return {
     dropCaches(): void {
-      roomsWithRelations.clear();
+      bundledParents.clear();
     },
     insert(row: RelationRow): void {
       insertRow().run(row as never);
-      if (roomsWithRelations.size > 100_000) roomsWithRelations.clear();
-      roomsWithRelations.set(row.roomId, true);
+      const parents = bundledParents.get(row.roomId);
+      if (parents && BUNDLED_REL_TYPES.includes(row.relType)) {
+        parents.add(row.relatesTo);
+        if (parents.size > MAX_KNOWN_PARENTS) bundledParents.set(row.roomId, null);
+      }
     },
     /** Removes the relation of a redacted child (redaction strips m.relates_to). */
     delete(eventId: string): void {
@@ -121,14 +144,10 @@ export function createRelationsStore(db: Db, sqlite: Database) {
     get(eventId: string): RelationRow | undefined {
       return db.select().from(eventRelations).where(eq(eventRelations.eventId, eventId)).get();
     },
-    roomHasRelations(roomId: string): boolean {
-      let known = roomsWithRelations.get(roomId);
-      if (known === undefined) {
-        known = anyInRoom().get({ roomId }) !== undefined;
-        if (roomsWithRelations.size > 100_000) roomsWithRelations.clear();
-        roomsWithRelations.set(roomId, known);
-      }
-      return known;
+    /** Whether the event may have children that bundled aggregations show (false: it has none). */
+    mayHaveBundledChildren(roomId: string, eventId: string): boolean {
+      const parents = parentsOf(roomId);
+      return parents === null || parents.has(eventId);
     },
     aggregates(parents: string[], untilPos: number, userId: string): RelationAggregate[] {
       if (parents.length === 0) return [];
