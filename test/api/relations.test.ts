@@ -294,6 +294,17 @@ describe("bundled aggregations", () => {
     expect(event.unsigned["m.relations"]).toBeUndefined();
   });
 
+  test("a child sent after the parent was served is bundled on the next read", async () => {
+    const roomId = await sharedRoom();
+    const parent = await sendMessage(server, alice, roomId, "parent");
+    const read = async () => (await getRoom(server, alice, roomId, `event/${encodeURIComponent(parent)}`)).body.unsigned["m.relations"];
+    expect(await read()).toBeUndefined();
+    const reply = await sendMessage(server, bob, roomId, threadReply(parent, "late reply"));
+    expect((await read())["m.thread"].latest_event.event_id).toBe(reply);
+    const synced = await sync(server, bob, { filter: { room: { timeline: { limit: 5 } } } });
+    expect(synced.rooms.join[roomId].timeline.events.find((e: any) => e.event_id === parent).unsigned["m.relations"]["m.thread"].count).toBe(1);
+  });
+
   test("a former member's bundles stop where they left", async () => {
     const roomId = await sharedRoom();
     const root = await sendMessage(server, alice, roomId, "root");
