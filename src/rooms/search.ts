@@ -46,9 +46,12 @@ const MAX_EXAMINED = 10_000;
 const DEFAULT_CONTEXT = 5;
 const MAX_CONTEXT = 100;
 
+/** More words than this add nothing to a search but work; the rest are ignored. */
+const MAX_WORDS = 32;
+
 /** The words of a search term, lower-cased, each once (also the response's `highlights`). */
 export function searchWords(term: string): string[] {
-  return [...new Set(term.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [])];
+  return [...new Set(term.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [])].slice(0, MAX_WORDS);
 }
 
 /** Words this long also match as prefixes ("meet" finds "meeting"); a shorter prefix would expand to too many words to rank. */
