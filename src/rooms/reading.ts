@@ -14,7 +14,7 @@ export const MAX_PAGE = 1000;
 
 /** The last stream position the user may read in the room. */
 function readableUntil(hs: Homeserver, access: RoomAccess): number {
-  return access.kind === "former" ? Math.min(access.untilPos, hs.store.stream.current) : hs.store.stream.current;
+  return readBound(hs, access).untilPos;
 }
 
 /** Member events for lazy-loading: the senders of `events`, from the state in force at `pos`. */
