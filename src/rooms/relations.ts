@@ -83,7 +83,7 @@ export interface RelationsRequest {
 }
 
 /** The user's access to a room, where the spec wants 404 rather than 403 for a room they cannot read. */
-export function accessOr404(hs: Homeserver, roomId: string, userId: string): RoomAccess {
+function accessOr404(hs: Homeserver, roomId: string, userId: string): RoomAccess {
   try {
     return roomAccess(hs, roomId, userId);
   } catch (error) {
