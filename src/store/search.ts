@@ -25,12 +25,13 @@ export function createSearchStore(sqlite: Database) {
   const deleteStmt = lazy(() => sqlite.query("DELETE FROM event_search WHERE rowid = $pos"));
   // Ranking and paging happen in the index over the searched rooms' matches;
   // only the page's rows are read from `events`. bm25() is lower for better
-  // matches; the spec's rank is "higher is closer".
+  // matches; the spec's rank is "higher is closer". Equal ranks go newest
+  // first, so that offsets page through a stable order.
   const byRank = lazy(() => sqlite.query(
     `SELECT ${EVENT_COLUMNS}, -s.rank AS rank
-       FROM (SELECT rowid, bm25(event_search) AS rank FROM event_search WHERE ${IN_ROOMS} ORDER BY rank LIMIT $limit OFFSET $offset) s
+       FROM (SELECT rowid, bm25(event_search) AS rank FROM event_search WHERE ${IN_ROOMS} ORDER BY rank, rowid DESC LIMIT $limit OFFSET $offset) s
        JOIN events e ON e.stream_pos = s.rowid
-      ORDER BY s.rank`,
+      ORDER BY s.rank, s.rowid DESC`,
   ));
   const byRecent = lazy(() => sqlite.query(
     `SELECT ${EVENT_COLUMNS}, -s.rank AS rank
