@@ -4,3 +4,4 @@ export * from "./sync";
 export * from "./keys";
 export * from "./reports";
 export * from "./openid";
+export * from "./relations";

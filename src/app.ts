@@ -14,6 +14,8 @@ import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
+import { relationsApi } from "./api/client/relations";
+import { searchApi } from "./api/client/search";
 import { serverKeysApi } from "./api/federation/server-keys";
 import { openidUserinfoApi } from "./api/federation/openid";
 import { userDirectoryApi } from "./api/client/user-directory";
@@ -67,7 +69,8 @@ export function buildApp(hs: Homeserver) {
     .use(openidUserinfoApi(hs))
     .use(synapseAdminApi(hs))
     .use(reportsAdminApi(hs))
-    .use(timestampToEventApi(hs));
+    .use(timestampToEventApi(hs))
+    .use(relationsApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))
@@ -94,7 +97,8 @@ export function buildApp(hs: Homeserver) {
     .use(thirdPartyLookupApi(hs, prefix))
     .use(adminApi(hs, prefix))
     .use(roomInitialSyncApi(hs, prefix))
-    .use(spacesApi(hs, CLIENT_V1_PREFIX));
+    .use(spacesApi(hs, CLIENT_V1_PREFIX))
+    .use(searchApi(hs, prefix));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -13,6 +13,8 @@ import { finishEvent, type Pdu, type UnsignedPdu } from "./event-format";
 import { redactEvent } from "./redaction";
 import { currentStateLookup, forgetCachedEvent, loadEvent, type StoredEvent } from "./room-state";
 import { roomVersionRules, type RoomVersionRules } from "./room-versions";
+import { checkRelation, forgetRelation, recordRelation } from "./relations";
+import { indexForSearch, unindexForSearch } from "./search";
 
 /** Spec: "Size limits": an event, as sent over federation, must not exceed 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;
@@ -50,6 +52,7 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
     if (!room) throw notFound("Unknown room");
     const rules = roomVersionRules(room.roomVersion)!;
     const state = currentStateLookup(hs, event.roomId);
+    checkRelation(hs, event.roomId, event.content);
 
     const content = { ...event.content };
     const draft: UnsignedPdu = {
@@ -113,6 +116,9 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
       containsUrl: typeof content.url === "string",
     };
     store.events.insert(row);
+    const stored: StoredEvent = { eventId, pdu, row };
+    recordRelation(hs, stored);
+    indexForSearch(hs, stored);
     if (event.stateKey !== undefined) {
       const membership = event.type === "m.room.member" ? (content.membership as string) : null;
       store.state.set(event.roomId, { type: event.type, stateKey: event.stateKey, eventId }, streamPos, membership);
@@ -127,7 +133,7 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
       hs.notifier.notify(store.state.joinedMembers(event.roomId), streamPos);
       if (event.type === "m.room.member" && event.stateKey !== undefined) hs.notifier.notify([event.stateKey], streamPos);
     });
-    return { eventId, pdu, row };
+    return stored;
   });
 }
 
@@ -143,4 +149,7 @@ function applyRedaction(hs: Homeserver, roomId: string, targetId: string, redact
   const redacted = redactEvent(target.pdu as unknown as Record<string, unknown>, rules);
   hs.store.events.markRedacted(targetId, canonicalJson(redacted), redactionId);
   forgetCachedEvent(hs, targetId);
+  // The redacted content no longer relates to anything nor can be searched for.
+  forgetRelation(hs, targetId);
+  unindexForSearch(hs, target.row.streamPos);
 }

@@ -3,17 +3,18 @@
 // canSeeEvent, so nothing the history visibility hides leaks out.
 import type { Homeserver } from "../homeserver";
 import { MatrixError, notFound } from "../http/errors";
+import { toClientEventsWithRelations } from "./aggregations";
 import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "./event-filter";
 import { eventOfRow, loadEvent, loadEvents, loadState, type StoredEvent } from "./room-state";
 import { positionToken } from "./tokens";
-import { canSeeEvent, joinedSinceReadableEvents, requireVisibleEvent, roomAccess, roomStateAccess, type RoomAccess } from "./visibility";
+import { canSeeEvent, joinedSinceReadableEvents, readBound, requireVisibleEvent, roomAccess, roomStateAccess, type RoomAccess } from "./visibility";
 
 export const MAX_PAGE = 1000;
 
 /** The last stream position the user may read in the room. */
 function readableUntil(hs: Homeserver, access: RoomAccess): number {
-  return access.kind === "former" ? Math.min(access.untilPos, hs.store.stream.current) : hs.store.stream.current;
+  return readBound(hs, access).untilPos;
 }
 
 /**
@@ -73,7 +74,7 @@ export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, req
     }
   }
   const response: { chunk: ClientEvent[]; start: string; end?: string; state?: ClientEvent[] } = {
-    chunk: chunk.map((event) => toClientEvent(hs, event, viewer)),
+    chunk: toClientEventsWithRelations(hs, chunk, viewer, { untilPos: until, joinedSince }),
     start,
   };
   const moreInDirection = !exhausted || chunk.length === limit;
@@ -87,6 +88,7 @@ export function roomMessages(hs: Homeserver, roomId: string, viewer: Viewer, req
 /** GET /context/{eventId}: the event, some before and after, and the state at the end. */
 export function eventContext(hs: Homeserver, roomId: string, eventId: string, viewer: Viewer, limit: number, filter: RoomEventFilter) {
   const event = requireVisibleEvent(hs, viewer.userId, loadEvent(hs, eventId), roomId);
+  const bound = readBound(hs, roomAccess(hs, roomId, viewer.userId));
   const capped = Math.min(filter.limit ?? limit, MAX_PAGE);
   const beforeCount = Math.floor(capped / 2);
   const afterCount = capped - beforeCount;
@@ -100,13 +102,19 @@ export function eventContext(hs: Homeserver, roomId: string, eventId: string, vi
     state = state.filter((s) => s.row.type !== "m.room.member" || senders.has(s.row.stateKey!));
   }
   return {
-    event: toClientEvent(hs, event, viewer),
+    event: toClientEventsWithRelations(hs, [event], viewer, bound)[0]!,
     events_before: before.chunk,
     events_after: after.chunk,
     start: before.end ?? positionToken(0),
     end: after.end ?? positionToken(lastPos),
     state: state.map((s) => toClientEvent(hs, s, viewer)),
   };
+}
+
+/** GET /event/{eventId}: one event the user may see, with its bundled aggregations. */
+export function visibleEvent(hs: Homeserver, roomId: string, eventId: string, viewer: Viewer): ClientEvent {
+  const event = requireVisibleEvent(hs, viewer.userId, loadEvent(hs, eventId), roomId);
+  return toClientEventsWithRelations(hs, [event], viewer, readBound(hs, roomAccess(hs, roomId, viewer.userId)))[0]!;
 }
 
 /** The state a user may see: current for members, as it was when they left for former members. */

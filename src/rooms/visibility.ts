@@ -24,6 +24,21 @@ export function joinedSinceReadableEvents(access: RoomAccess): boolean {
   return access.kind === "member" || (access.kind === "former" && access.wasJoined);
 }
 
+/**
+ * What a reader may see of a room's events: nothing after `untilPos` (the
+ * present for members, their departure for former members), and the rest as
+ * canSeeEvent decides with `joinedSince`.
+ */
+export interface ReadBound {
+  untilPos: number;
+  joinedSince: boolean;
+}
+
+export function readBound(hs: Homeserver, access: RoomAccess): ReadBound {
+  const untilPos = access.kind === "former" ? Math.min(access.untilPos, hs.store.stream.current) : hs.store.stream.current;
+  return { untilPos, joinedSince: joinedSinceReadableEvents(access) };
+}
+
 function historyVisibilityAt(hs: Homeserver, roomId: string, pos: number): string {
   const event = stateEventAt(hs, roomId, "m.room.history_visibility", "", pos);
   return (event?.pdu.content.history_visibility as string | undefined) ?? "shared";

@@ -12,6 +12,8 @@ import { createCrossSigningStore } from "./cross-signing";
 import { createReportsStore } from "./reports";
 import { createOpenidTokensStore } from "./openid";
 import { createUserDirectoryStore } from "./user-directory";
+import { createRelationsStore } from "./relations";
+import { createSearchStore } from "./search";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -41,6 +43,8 @@ export interface Store {
   reports: ReturnType<typeof createReportsStore>;
   openidTokens: ReturnType<typeof createOpenidTokensStore>;
   userDirectory: ReturnType<typeof createUserDirectoryStore>;
+  relations: ReturnType<typeof createRelationsStore>;
+  search: ReturnType<typeof createSearchStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -76,11 +80,12 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
+  const relations = createRelationsStore(db, sqlite);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -181,6 +186,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     reports: createReportsStore(db),
     openidTokens: createOpenidTokensStore(db),
     userDirectory: createUserDirectoryStore(sqlite),
+    relations,
+    search: createSearchStore(sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

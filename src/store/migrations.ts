@@ -11,6 +11,8 @@ import eventsCover from "../../schema/migrations/0005_events_cover.sql" with { t
 import keys from "../../schema/migrations/0006_keys.sql" with { type: "text" };
 import crossSigningBackup from "../../schema/migrations/0007_e2ee_cross_signing_backup.sql" with { type: "text" };
 import directory from "../../schema/migrations/0008_directory.sql" with { type: "text" };
+import relations from "../../schema/migrations/0009_relations.sql" with { type: "text" };
+import search from "../../schema/migrations/0010_search.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -25,6 +27,8 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0006_keys", sql: keys },
   { name: "0007_e2ee_cross_signing_backup", sql: crossSigningBackup },
   { name: "0008_directory", sql: directory },
+  { name: "0009_relations", sql: relations },
+  { name: "0010_search", sql: search },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -1,11 +1,12 @@
 // The rooms part of /sync (spec: Client-Server API, "Syncing"): for each room,
 // what changed between two stream positions, as seen by one user.
 import type { Homeserver } from "../homeserver";
+import { toClientEventsWithRelations } from "../rooms/aggregations";
 import { toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "../rooms/event-filter";
 import { eventOfRow, loadEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
-import { canSeeEvent } from "../rooms/visibility";
+import { canSeeEvent, type ReadBound } from "../rooms/visibility";
 import type { StateEntry } from "../store/state";
 import type { AccountDataRow } from "../store/sync-data";
 import { UNREAD_COUNT_CAP } from "../store/events";
@@ -119,9 +120,10 @@ function filterState(events: StoredEvent[], filter: RoomEventFilter | undefined,
   });
 }
 
-function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter): ClientEvent[] {
-  return events.map((event) => {
-    const client = toClientEvent(hs, event, viewer);
+/** Events in sync's format; timeline events (`bound` given) with their bundled aggregations. */
+function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter, bound?: ReadBound): ClientEvent[] {
+  const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound) : events.map((event) => toClientEvent(hs, event, viewer));
+  return clientEvents.map((client) => {
     const { room_id: _roomId, ...withoutRoomId } = client;
     return applyEventFields(withoutRoomId as Record<string, unknown>, filter.event_fields) as unknown as ClientEvent;
   });
@@ -245,7 +247,8 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     section.state = { events: toClient(hs, stateEvents(withWantedMembers(ids, stateAt)), viewer, filter) };
   }
   section.timeline = {
-    events: toClient(hs, timeline.events, viewer, filter),
+    // Children after `to` reach the client in a later sync; a left room's stop at the departure.
+    events: toClient(hs, timeline.events, viewer, filter, { untilPos: window.to, joinedSince: window.joined || window.departure?.wasJoined === true }),
     limited: timeline.limited,
     prev_batch: timeline.prevBatch,
   };

@@ -8,11 +8,9 @@ import { parseLimit } from "../../http/query";
 import { toClientEvent } from "../../rooms/client-format";
 import { parseRoomEventFilter } from "../../rooms/event-filter";
 import { requireRoomId } from "../../rooms/ids";
-import { eventContext, eventNearTimestamp, joinedMembers, roomMembers, roomMessages, visibleState, visibleStateEvent } from "../../rooms/reading";
-import { loadEvent } from "../../rooms/room-state";
+import { eventContext, eventNearTimestamp, joinedMembers, roomMembers, roomMessages, visibleEvent, visibleState, visibleStateEvent } from "../../rooms/reading";
 import { redactEvent, sendMessageEvent, sendStateEvent } from "../../rooms/send";
 import { parsePositionToken } from "../../rooms/tokens";
-import { requireVisibleEvent } from "../../rooms/visibility";
 
 const Content = t.Record(t.String(), t.Unknown());
 const SendParams = t.Object({ roomId: t.String(), eventType: t.String({ minLength: 1, maxLength: 255 }), txnId: t.String({ minLength: 1 }) });
@@ -50,11 +48,7 @@ export function roomEventsApi(hs: Homeserver, prefix: string) {
     )
     .get(
       "/rooms/:roomId/event/:eventId",
-      ({ params, requester }) => {
-        const roomId = requireRoomId(params.roomId);
-        const event = requireVisibleEvent(hs, requester.userId, loadEvent(hs, params.eventId), roomId);
-        return toClientEvent(hs, event, viewerOf(requester));
-      },
+      ({ params, requester }) => visibleEvent(hs, requireRoomId(params.roomId), params.eventId, viewerOf(requester)),
       { params: t.Object({ roomId: t.String(), eventId: t.String() }) },
     )
     .put(
