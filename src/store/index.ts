@@ -8,6 +8,8 @@ import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
+import { createBackupStore } from "./backup";
+import { createDehydratedDevicesStore } from "./dehydrated-devices";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -33,6 +35,8 @@ export interface Store {
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
+  backup: ReturnType<typeof createBackupStore>;
+  dehydratedDevices: ReturnType<typeof createDehydratedDevicesStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -169,6 +173,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     toDevice,
     presence,
     keys,
+    backup: createBackupStore(db),
+    dehydratedDevices: createDehydratedDevicesStore(db),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);
