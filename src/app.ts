@@ -13,6 +13,7 @@ import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
 import { keysApi } from "./api/client/keys";
 import { backupApi } from "./api/client/backup";
+import { dehydratedDeviceApi } from "./api/client/dehydrated-device";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
@@ -52,7 +53,8 @@ export function buildApp(hs: Homeserver) {
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
     .use(synapseAdminApi(hs))
-    .use(timestampToEventApi(hs));
+    .use(timestampToEventApi(hs))
+    .use(dehydratedDeviceApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))
