@@ -197,6 +197,12 @@ export function getRoomKeys(hs: Homeserver, userId: string, version: string, roo
   return Object.fromEntries([...byRoom].map(([room, sessions]) => [room, { sessions: Object.fromEntries(sessions) }]));
 }
 
+/** GET /room_keys/keys/{roomId}: no keys for the room is {"sessions": {}}, not an error. */
+export function getRoomSessions(hs: Homeserver, userId: string, version: string, roomId: string): { sessions: Record<string, BackedUpKey> } {
+  const rooms = getRoomKeys(hs, userId, version, roomId);
+  return Object.hasOwn(rooms, roomId) ? rooms[roomId]! : { sessions: {} };
+}
+
 /** GET /room_keys/keys/{roomId}/{sessionId}: 404 when the backup holds no key for it. */
 export function getRoomKey(hs: Homeserver, userId: string, version: string, roomId: string, sessionId: string): BackedUpKey {
   const row = liveVersion(hs, userId, version);

@@ -330,5 +330,7 @@ describe("backed-up keys", () => {
     expect((await putKey(user, version, "__proto__", key(0, 0, true))).status).toBe(200);
     const all = (await call(user, "GET", `/room_keys/keys?version=${version}`)).body;
     expect(Object.keys(all.rooms[ROOM].sessions)).toEqual(["__proto__"]);
+    expect((await call(user, "GET", `/room_keys/keys/__proto__?version=${version}`)).body).toEqual({ sessions: {} });
+    expect((await call(user, "PUT", `/room_keys/keys/__proto__/s?version=${version}`, key(0, 0, true))).status).toBe(400);
   });
 });

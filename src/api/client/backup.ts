@@ -8,6 +8,7 @@ import {
   getBackupVersion,
   getRoomKey,
   getRoomKeys,
+  getRoomSessions,
   putRoomKeys,
   updateBackupVersion,
 } from "../../e2ee/backup";
@@ -54,12 +55,10 @@ export function backupApi(hs: Homeserver, prefix: string) {
       params: RoomParams,
       body: RoomKeyBackup,
     })
-    .get(
-      "/room_keys/keys/:roomId",
-      // No keys for the room is {"sessions": {}}, not an error (spec: GET /room_keys/keys/{roomId}).
-      ({ query, params, requester }) => getRoomKeys(hs, requester.userId, query.version, params.roomId)[params.roomId] ?? { sessions: {} },
-      { query: VersionQuery, params: RoomParams },
-    )
+    .get("/room_keys/keys/:roomId", ({ query, params, requester }) => getRoomSessions(hs, requester.userId, query.version, params.roomId), {
+      query: VersionQuery,
+      params: RoomParams,
+    })
     .delete("/room_keys/keys/:roomId", ({ query, params, requester }) => deleteRoomKeys(hs, requester.userId, query.version, params.roomId), {
       query: VersionQuery,
       params: RoomParams,
