@@ -78,6 +78,12 @@ export function createBackupStore(db: Db) {
       db.delete(roomKeyBackupSessions).where(sessionsWhere(userId, version)).run();
     },
 
+    /** Every version and key of the user (account deactivation). */
+    deleteAllOfUser(userId: string): void {
+      db.delete(roomKeyBackupSessions).where(eq(roomKeyBackupSessions.userId, userId)).run();
+      db.delete(roomKeyBackupVersions).where(eq(roomKeyBackupVersions.userId, userId)).run();
+    },
+
     session(userId: string, version: number, roomId: string, sessionId: string): BackupSessionRow | undefined {
       return (sessionStmt().get({ userId, version, roomId, sessionId }) as BackupSessionRow | null) ?? undefined;
     },

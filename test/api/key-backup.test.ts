@@ -143,6 +143,16 @@ describe("backup versions", () => {
     expect((await call(alice, "GET", "/room_keys/version")).body).toMatchObject({ version, count: 1, auth_data: { public_key: "alice-key" } });
   });
 
+  test("deactivating the account deletes its backups and keys", async () => {
+    const user = await server.register("backup-deactivate");
+    const version = await createVersion(user);
+    await putKey(user, version, "s", key(0, 0, true));
+    const auth = { type: "m.login.password", identifier: { type: "m.id.user", user: user.user_id }, password: "correct horse battery staple" };
+    expect((await call(user, "POST", "/account/deactivate", { auth })).status).toBe(200);
+    expect(server.hs.store.backup.currentVersion(user.user_id)).toBeUndefined();
+    expect(server.hs.store.backup.sessions(user.user_id, Number(version))).toEqual([]);
+  });
+
   test("needs an access token", async () => {
     const response = await server.request("GET", `${v3}/room_keys/version`);
     expect(response.status).toBe(401);
