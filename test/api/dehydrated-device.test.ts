@@ -200,6 +200,17 @@ describe("POST /dehydrated_device/{deviceId}/events", () => {
     expect((await events(alice, "PAGED", token)).body.events.map((event: any) => event.content.n)).toEqual([6]);
   });
 
+  test("a device id that is a base64 key ('/' and '+') works percent-encoded in the path", async () => {
+    const alice = await server.register("dehy-base64");
+    const bob = await server.register("dehy-base64-bob");
+    const deviceId = "Zm9v/YmFy+YmF6";
+    expect((await call(alice, "PUT", `${msc}/dehydrated_device`, dehydrated(alice, deviceId))).body).toEqual({ device_id: deviceId });
+    await sendTo(bob, alice, deviceId, 1);
+    const response = await events(alice, encodeURIComponent(deviceId));
+    expect(response.status).toBe(200);
+    expect(response.body.events).toHaveLength(1);
+  });
+
   test("a body-less request starts from the beginning", async () => {
     const alice = await server.register("dehy-nobody");
     const bob = await server.register("dehy-nobody-bob");

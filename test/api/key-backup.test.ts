@@ -334,6 +334,19 @@ describe("backed-up keys", () => {
     expect((await call(user, "GET", `/room_keys/keys?version=${version}`)).body).toEqual({ rooms: { [ROOM]: { sessions: { kept: key(5, 5, false) } } } });
   });
 
+  test("session ids are base64 with '/' and '+': percent-encoded in the path, stored as sent", async () => {
+    const user = await server.register("backup-base64");
+    const version = await createVersion(user);
+    const sessionId = "ab/cd+ef/GH";
+    const put = await putKey(user, version, encodeURIComponent(sessionId), key(0, 0, true));
+    expect(put.status).toBe(200);
+    expect((await getKey(user, version, encodeURIComponent(sessionId))).body).toEqual(key(0, 0, true));
+    const all = (await call(user, "GET", `/room_keys/keys?version=${version}`)).body;
+    expect(Object.keys(all.rooms[ROOM].sessions)).toEqual([sessionId]);
+    const deleted = await call(user, "DELETE", `/room_keys/keys/${room}/${encodeURIComponent(sessionId)}?version=${version}`);
+    expect(deleted.body.count).toBe(0);
+  });
+
   test("client-chosen ids such as __proto__ are stored and returned as ordinary members", async () => {
     const user = await server.register("backup-proto");
     const version = await createVersion(user);
