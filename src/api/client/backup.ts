@@ -25,6 +25,8 @@ const KeyBackupData = t.Object({
 });
 /** RoomKeyBackup (definitions/room_key_backup.yaml). */
 const RoomKeyBackup = t.Object({ sessions: t.Record(t.String(), KeyBackupData) });
+// The spec lists one algorithm; any name is accepted (as Synapse does): the
+// server never reads the keys, and clients try newer algorithms under their own names.
 const VersionBody = t.Object({ algorithm: t.String({ minLength: 1 }), auth_data: JsonObject });
 const VersionQuery = t.Object({ version: t.String() });
 const VersionParams = t.Object({ version: t.String() });
