@@ -13,6 +13,8 @@ import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
+import { backupApi } from "./api/client/backup";
+import { dehydratedDeviceApi } from "./api/client/dehydrated-device";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { relationsApi } from "./api/client/relations";
 import { searchApi } from "./api/client/search";
@@ -70,7 +72,8 @@ export function buildApp(hs: Homeserver) {
     .use(synapseAdminApi(hs))
     .use(reportsAdminApi(hs))
     .use(timestampToEventApi(hs))
-    .use(relationsApi(hs));
+    .use(relationsApi(hs))
+    .use(dehydratedDeviceApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))
@@ -98,7 +101,8 @@ export function buildApp(hs: Homeserver) {
     .use(adminApi(hs, prefix))
     .use(roomInitialSyncApi(hs, prefix))
     .use(spacesApi(hs, CLIENT_V1_PREFIX))
-    .use(searchApi(hs, prefix));
+    .use(searchApi(hs, prefix))
+    .use(backupApi(hs, prefix));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -20,12 +20,17 @@ export async function changePassword(
   });
 }
 
-/** Deactivation: the account can never log in again; all its devices and tokens go. */
+/**
+ * Deactivation: the account can never log in again; all its devices and tokens
+ * go, and so do its server-side key backups (as Synapse does): nobody can read
+ * them any more.
+ */
 export function deactivateAccount(hs: Homeserver, userId: string, options: { erase: boolean }): void {
   hs.store.transaction(() => {
     hs.store.users.setDeactivated(userId, true);
     hs.store.users.setPasswordHash(userId, null);
     deleteDevices(hs, userId, hs.store.devices.idsExcept(userId, null));
+    hs.store.backup.deleteAllOfUser(userId);
     if (options.erase) hs.store.users.setDisplayName(userId, null);
   });
 }

@@ -11,4 +11,5 @@ export function deleteDevices(hs: Homeserver, userId: string, deviceIds: string[
   hs.store.devices.delete(userId, deviceIds);
   hs.store.toDevice.deleteForDevices(userId, deviceIds);
   deleteDeviceKeys(hs, userId, deviceIds);
+  hs.store.dehydratedDevices.forget(userId, deviceIds);
 }

@@ -34,8 +34,12 @@ function splitKeyId(id: string): [string, string] {
   return [id.slice(0, colon), id.slice(colon + 1)];
 }
 
-/** POST /keys/upload. Identical re-uploads are accepted (clients send them concurrently). */
-export function uploadKeys(hs: Homeserver, requester: Requester, upload: KeysUpload): { one_time_key_counts: Record<string, number> } {
+/**
+ * POST /keys/upload, and the keys of a dehydrated device (MSC3814), which has no
+ * access token of its own. Identical re-uploads are accepted (clients send them
+ * concurrently).
+ */
+export function uploadKeys(hs: Homeserver, requester: Pick<Requester, "userId" | "deviceId">, upload: KeysUpload): { one_time_key_counts: Record<string, number> } {
   const { userId, deviceId } = requester;
   const { keys } = hs.store;
   hs.store.transaction(() => {

@@ -15,6 +15,9 @@ export function createDevicesStore(db: Db) {
     .where(eq(accessTokens.tokenHash, sql.placeholder("tokenHash")))
     .prepare());
 
+  // Listed once per user by /keys/query, which may ask for hundreds of users.
+  const listStmt = lazy(() => db.select().from(devices).where(eq(devices.userId, sql.placeholder("userId"))).orderBy(asc(devices.deviceId)).prepare());
+
   // Access tokens by hash, for the lookup every authenticated request makes.
   // Any deletion or change of a token clears it (they are rare: logout, refresh).
   const tokenCache = new Map<string, AccessTokenRow>();
@@ -31,7 +34,7 @@ export function createDevicesStore(db: Db) {
       return db.select().from(devices).where(and(eq(devices.userId, userId), eq(devices.deviceId, deviceId))).get();
     },
     list(userId: string): DeviceRow[] {
-      return db.select().from(devices).where(eq(devices.userId, userId)).orderBy(asc(devices.deviceId)).all();
+      return listStmt().all({ userId }) as DeviceRow[];
     },
     insert(device: { userId: string; deviceId: string; displayName: string | null; createdTs: number }): void {
       db.insert(devices).values(device).run();

@@ -14,6 +14,8 @@ import { createOpenidTokensStore } from "./openid";
 import { createUserDirectoryStore } from "./user-directory";
 import { createRelationsStore } from "./relations";
 import { createSearchStore } from "./search";
+import { createBackupStore } from "./backup";
+import { createDehydratedDevicesStore } from "./dehydrated-devices";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -45,6 +47,8 @@ export interface Store {
   userDirectory: ReturnType<typeof createUserDirectoryStore>;
   relations: ReturnType<typeof createRelationsStore>;
   search: ReturnType<typeof createSearchStore>;
+  backup: ReturnType<typeof createBackupStore>;
+  dehydratedDevices: ReturnType<typeof createDehydratedDevicesStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -188,6 +192,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     userDirectory: createUserDirectoryStore(sqlite),
     relations,
     search: createSearchStore(sqlite),
+    backup: createBackupStore(db),
+    dehydratedDevices: createDehydratedDevicesStore(db),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

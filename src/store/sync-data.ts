@@ -189,6 +189,16 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
       return pendingStmt().all({ userId, deviceId, to, limit }) as ToDeviceRow[];
     },
+    /** Messages for a device in (after, to], oldest first, without acknowledging them. */
+    between(userId: string, deviceId: string, after: number, to: number, limit: number): ToDeviceRow[] {
+      return db
+        .select()
+        .from(toDeviceMessages)
+        .where(and(eq(toDeviceMessages.userId, userId), eq(toDeviceMessages.deviceId, deviceId), gt(toDeviceMessages.streamPos, after), lte(toDeviceMessages.streamPos, to)))
+        .orderBy(asc(toDeviceMessages.streamPos))
+        .limit(limit)
+        .all();
+    },
     /** Whether a message for the device waits after position `after`. */
     hasAfter(userId: string, deviceId: string, after: number): boolean {
       return newestFor(userId, deviceId) > after;

@@ -12,11 +12,14 @@ export const SUPPORTED_SPEC_VERSIONS = [
 ];
 
 /**
- * Features beyond the listed spec versions. Element bootstraps cross-signing
- * after registration only when it sees org.matrix.e2e_cross_signing.
+ * Unstable features clients look for before using them (spec: GET /versions).
+ * Element bootstraps cross-signing after registration only when it sees
+ * org.matrix.e2e_cross_signing.
  */
-const UNSTABLE_FEATURES: Record<string, boolean> = {
+export const UNSTABLE_FEATURES: Record<string, boolean> = {
   "org.matrix.e2e_cross_signing": true,
+  // Dehydrated devices, served under /_matrix/client/unstable/org.matrix.msc3814.v1.
+  "org.matrix.msc3814": true,
 };
 
 export const ROOM_VERSIONS = { default: "11", available: { "10": "stable", "11": "stable" } } as const;
