@@ -10,6 +10,7 @@ import { roomsApi } from "./api/client/rooms";
 import { directoryApi } from "./api/client/directory";
 import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
+import { slidingSyncApi } from "./api/client/sliding-sync";
 import { userDataApi } from "./api/client/user-data";
 import { keysApi } from "./api/client/keys";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
@@ -51,7 +52,8 @@ export function buildApp(hs: Homeserver) {
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
     .use(synapseAdminApi(hs))
-    .use(timestampToEventApi(hs));
+    .use(timestampToEventApi(hs))
+    .use(slidingSyncApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))

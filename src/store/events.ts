@@ -97,6 +97,22 @@ export function createEventsStore(db: Db, sqlite: Database) {
     ),
   );
 
+  const latestOfTypesStmt = lazy(() =>
+    db
+      .select({ pos: events.streamPos })
+      .from(events)
+      .where(
+        and(
+          eq(events.roomId, sql.placeholder("roomId")),
+          gt(events.streamPos, sql.placeholder("afterPos")),
+          sql`${events.type} IN (SELECT value FROM json_each(${sql.placeholder("types")}))`,
+        ),
+      )
+      .orderBy(desc(events.streamPos))
+      .limit(1)
+      .prepare(),
+  );
+
   return {
     latestPos(roomId: string): number {
       let pos = latestByRoom.get(roomId);
@@ -145,6 +161,10 @@ export function createEventsStore(db: Db, sqlite: Database) {
         .get();
     },
 
+    /** Stream position of the newest event of a room after `afterPos` whose type is one of `types` (by the room/position index). */
+    latestOfTypes(roomId: string, types: readonly string[], afterPos: number): number | undefined {
+      return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
+    },
     /** Messages (plain or encrypted) from others in (afterPos, upTo], counted up to UNREAD_COUNT_CAP. */
     countUnread(roomId: string, userId: string, afterPos: number, upTo: number): number {
       return (unreadStmt().get(roomId, afterPos, userId, upTo) as { n: number }).n;

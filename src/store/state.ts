@@ -96,6 +96,21 @@ export function createStateStore(db: Db) {
     )
     .prepare());
 
+  const changedStmt = lazy(() =>
+    db
+      .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
+      .from(stateHistory)
+      .where(
+        and(
+          eq(stateHistory.roomId, sql.placeholder("roomId")),
+          gt(stateHistory.fromPos, sql.placeholder("from")),
+          lte(stateHistory.fromPos, sql.placeholder("to")),
+          or(isNull(stateHistory.toPos), gt(stateHistory.toPos, sql.placeholder("to"))),
+        ),
+      )
+      .prepare(),
+  );
+
   return {
     currentEventId(roomId: string, type: string, stateKey: string): string | undefined {
       return (currentOne().get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId;
@@ -110,6 +125,10 @@ export function createStateStore(db: Db) {
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
       return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
+    },
+    /** State entries in force at `to` that were set after `from` (what changed in between, by the room/position index). */
+    changedBetween(roomId: string, from: number, to: number): StateEntry[] {
+      return changedStmt().all({ roomId, from, to }) as StateEntry[];
     },
     /** The whole state in force after the event at `pos`. */
     at(roomId: string, pos: number): StateEntry[] {

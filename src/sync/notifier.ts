@@ -103,3 +103,23 @@ export class Notifier implements Broadcaster {
     for (const wake of [...set]) wake(position);
   }
 }
+
+/**
+ * Resolves when a commit concerning `userId` wakes the broadcaster, when
+ * `timeoutMs` passes, or when the request is aborted: one wait of a long-poll
+ * (/sync and sliding sync). Registering happens synchronously, so a caller that
+ * built its answer in the same turn misses no commit.
+ */
+export function waitForChange(notifier: Broadcaster, userId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      unregister();
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const unregister = notifier.wait(userId, done);
+    const timer = setTimeout(done, Math.max(0, timeoutMs));
+    signal.addEventListener("abort", done);
+  });
+}

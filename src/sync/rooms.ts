@@ -133,7 +133,7 @@ function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter:
  * ordering, which are joined or invited", never the user; "when no joined or
  * invited members are available, ... the banned and left users".
  */
-function roomSummary(hs: Homeserver, roomId: string, userId: string) {
+export function roomSummary(hs: Homeserver, roomId: string, userId: string) {
   const members = hs.store.state.members(roomId);
   const joined = members.filter((m) => m.membership === "join");
   const invited = members.filter((m) => m.membership === "invite");
@@ -161,7 +161,7 @@ function hasName(hs: Homeserver, roomId: string): boolean {
  * later). The later of m.read and m.read.private counts: both mark the user's
  * read-up-to point (spec: "Private read receipts").
  */
-function unreadCount(hs: Homeserver, roomId: string, userId: string, upTo: number): number {
+export function unreadCount(hs: Homeserver, roomId: string, userId: string, upTo: number): number {
   let readPos = 0;
   for (const type of ["m.read", "m.read.private"]) {
     const receipt = hs.store.receipts.get(roomId, type, userId, "");

@@ -11,6 +11,12 @@ export const SUPPORTED_SPEC_VERSIONS = [
   "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10", "v1.11",
 ];
 
+/**
+ * Unstable features (spec: GET /versions). matrix-rust-sdk clients (Element X)
+ * refuse a server without simplified sliding sync (MSC4186).
+ */
+const UNSTABLE_FEATURES = { "org.matrix.simplified_msc3575": true };
+
 export const ROOM_VERSIONS = { default: "11", available: { "10": "stable", "11": "stable" } } as const;
 
 /**
@@ -29,7 +35,7 @@ export function clientBaseUrl(hs: Homeserver, request: Request): string {
 
 export function discoveryApi(hs: Homeserver) {
   return new Elysia({ name: "api.discovery", seed: hs.instanceId })
-    .get("/_matrix/client/versions", () => ({ versions: SUPPORTED_SPEC_VERSIONS, unstable_features: {} }))
+    .get("/_matrix/client/versions", () => ({ versions: SUPPORTED_SPEC_VERSIONS, unstable_features: UNSTABLE_FEATURES }))
     .get("/.well-known/matrix/client", ({ request }) => ({ "m.homeserver": { base_url: clientBaseUrl(hs, request) } }))
     .get("/.well-known/matrix/server", () => {
       if (!hs.config.serve_server_wellknown) throw notFound("No server delegation is configured");

@@ -1,0 +1,161 @@
+// Per-connection state of sliding sync (MSC4186 "Connections"), in memory. A
+// connection is (user, device, conn_id); each response's `pos` names a snapshot
+// of what the connection has been sent so far, so the next response carries only
+// changes. A client may retry with the same `pos` (it cannot know the answer
+// arrived), so a snapshot is kept until a later one is used; "once a server has
+// seen a request with a given pos, [it] may clean up any per-connection state
+// from before that pos". Everything is bounded: connections per device, in
+// total, and snapshots per connection; what falls out answers M_UNKNOWN_POS and
+// the client starts the connection afresh.
+import type { Homeserver } from "../../homeserver";
+import { MatrixError } from "../../http/errors";
+
+/** What a connection has been sent of one room. Never changed once made: snapshots share them. */
+export interface RoomSent {
+  /** The room's events up to this stream position have been dealt with. */
+  pos: number;
+  membership: string;
+  timelineLimit: number;
+  /** requiredStateSignature() of the config the state was sent with. */
+  stateSignature: string;
+  /** The last value sent of each room field (name, counts, ...), as JSON text. */
+  fields: Readonly<Record<string, string>>;
+  /** Members sent because of lazy loading. */
+  lazyMembers: ReadonlySet<string>;
+}
+
+export interface Snapshot {
+  seq: number;
+  /** Stream position the response was built at. */
+  pos: number;
+  typing: number;
+  rooms: ReadonlyMap<string, RoomSent>;
+  /** count of each list, as last sent. */
+  listCounts: ReadonlyMap<string, number>;
+  /** The request signature the snapshot answered (see SlidingRequest.signature). */
+  signature: string;
+}
+
+interface Connection {
+  snapshots: Snapshot[];
+}
+
+const MAX_CONNECTIONS_PER_DEVICE = 10;
+const MAX_CONNECTIONS = 20_000;
+const MAX_SNAPSHOTS = 3;
+
+export class ConnectionStore {
+  /** By "user\0device\0conn_id", least recently used first (Map keeps insertion order). */
+  private readonly connections = new Map<string, Connection>();
+  private readonly perDevice = new Map<string, Set<string>>();
+  private nextSeq = 1;
+
+  private static key(userId: string, deviceId: string, connId: string): string {
+    return `${userId}\u0000${deviceId}\u0000${connId}`;
+  }
+
+  /** The snapshot `pos` names; 400 M_UNKNOWN_POS when the server no longer has it. */
+  resume(userId: string, deviceId: string, connId: string, pos: string): Snapshot {
+    const key = ConnectionStore.key(userId, deviceId, connId);
+    const connection = this.connections.get(key);
+    const seq = parsePos(pos);
+    const snapshot = connection?.snapshots.find((s) => s.seq === seq);
+    if (!connection || !snapshot || formatPos(snapshot) !== pos) {
+      throw new MatrixError(400, "M_UNKNOWN_POS", "Unknown position; start the connection again without pos");
+    }
+    // The client has the snapshot it names: older ones are no longer needed.
+    connection.snapshots = connection.snapshots.filter((s) => s.seq >= seq);
+    this.touch(key, connection);
+    return snapshot;
+  }
+
+  /** A request without `pos` starts the connection afresh (MSC4186: initial sync). */
+  reset(userId: string, deviceId: string, connId: string): void {
+    const key = ConnectionStore.key(userId, deviceId, connId);
+    this.connections.delete(key);
+    this.perDevice.get(`${userId}\u0000${deviceId}`)?.delete(key);
+  }
+
+  /** Records a new snapshot for the connection and returns it with its seq. */
+  save(userId: string, deviceId: string, connId: string, snapshot: Omit<Snapshot, "seq">): Snapshot {
+    const key = ConnectionStore.key(userId, deviceId, connId);
+    const saved = { ...snapshot, seq: this.nextSeq++ };
+    let connection = this.connections.get(key);
+    if (!connection) {
+      connection = { snapshots: [] };
+      this.admit(userId, deviceId, key);
+    }
+    connection.snapshots.push(saved);
+    if (connection.snapshots.length > MAX_SNAPSHOTS) connection.snapshots.shift();
+    this.touch(key, connection);
+    return saved;
+  }
+
+  /** Drops every connection of a device (logged out or deleted). */
+  forgetDevice(userId: string, deviceId: string): void {
+    const deviceKey = `${userId}\u0000${deviceId}`;
+    for (const key of this.perDevice.get(deviceKey) ?? []) this.connections.delete(key);
+    this.perDevice.delete(deviceKey);
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  private touch(key: string, connection: Connection): void {
+    this.connections.delete(key);
+    this.connections.set(key, connection);
+  }
+
+  /** Makes room for a new connection: the device's oldest beyond its share, the server's oldest beyond the total. */
+  private admit(userId: string, deviceId: string, key: string): void {
+    const deviceKey = `${userId}\u0000${deviceId}`;
+    let keys = this.perDevice.get(deviceKey);
+    if (!keys) this.perDevice.set(deviceKey, (keys = new Set()));
+    keys.add(key);
+    if (keys.size > MAX_CONNECTIONS_PER_DEVICE) {
+      const oldest = [...keys].reduce((a, b) => (this.order(a) <= this.order(b) ? a : b));
+      keys.delete(oldest);
+      this.connections.delete(oldest);
+    }
+    while (this.connections.size >= MAX_CONNECTIONS) {
+      const oldest = this.connections.keys().next().value!;
+      this.connections.delete(oldest);
+      const [u, d] = oldest.split("\u0000");
+      this.perDevice.get(`${u}\u0000${d}`)?.delete(oldest);
+    }
+  }
+
+  /** Position in the LRU order (a missing connection counts as oldest). */
+  private order(key: string): number {
+    let i = 0;
+    for (const k of this.connections.keys()) {
+      if (k === key) return i;
+      i++;
+    }
+    return -1;
+  }
+}
+
+/**
+ * "s<stream position>_<seq>": the leading "s<N>" makes it a token /messages
+ * accepts ("A pos token can be used in /messages", MSC4186), seq names the snapshot.
+ */
+export function formatPos(snapshot: Pick<Snapshot, "pos" | "seq">): string {
+  return `s${snapshot.pos}_${snapshot.seq}`;
+}
+
+function parsePos(pos: string): number {
+  const match = /^s\d{1,15}_(\d{1,15})$/.exec(pos);
+  if (!match) throw new MatrixError(400, "M_UNKNOWN_POS", "Unknown position; start the connection again without pos");
+  return Number(match[1]);
+}
+
+const stores = new WeakMap<Homeserver, ConnectionStore>();
+
+/** The instance's connection store. */
+export function slidingConnections(hs: Homeserver): ConnectionStore {
+  let store = stores.get(hs);
+  if (!store) stores.set(hs, (store = new ConnectionStore()));
+  return store;
+}

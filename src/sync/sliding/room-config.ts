@@ -1,0 +1,50 @@
+// Room configs (MSC4186 "Room results"): a room matched by several lists and
+// subscriptions gets the superset of their configs ("Combining room configs"),
+// and the required_state patterns decide which state events go out.
+import type { RoomConfig, StatePattern } from "./request";
+
+const patternKey = ([type, stateKey]: StatePattern) => `${type ?? "\u0001*"}\u0000${stateKey ?? "\u0001*"}`;
+
+/** The superset of two configs: the larger timeline, the union of the state asked for. */
+export function combineConfigs(a: RoomConfig, b: RoomConfig): RoomConfig {
+  const include = new Map([...a.requiredState.include, ...b.requiredState.include].map((p) => [patternKey(p), p]));
+  // An exclusion stands only if both configs make it; otherwise one of them asked for that state.
+  const excludedByB = new Set(b.requiredState.exclude.map(patternKey));
+  return {
+    timelineLimit: Math.max(a.timelineLimit, b.timelineLimit),
+    requiredState: {
+      include: [...include.values()],
+      exclude: a.requiredState.exclude.filter((p) => excludedByB.has(patternKey(p))),
+      lazy: a.requiredState.lazy || b.requiredState.lazy,
+    },
+  };
+}
+
+/** A stable text for the required_state part of a config, to notice when it changes ("Changing room configs"). */
+export function requiredStateSignature(config: RoomConfig): string {
+  const { include, exclude, lazy } = config.requiredState;
+  return JSON.stringify([include.map(patternKey).sort(), exclude.map(patternKey).sort(), lazy]);
+}
+
+const matches = ([type, stateKey]: StatePattern, eventType: string, eventStateKey: string) =>
+  (type === null || type === eventType) && (stateKey === null || stateKey === eventStateKey);
+
+/** Whether the config asks for the state entry (type, stateKey), lazy members aside. */
+export function wantsState(config: RoomConfig, type: string, stateKey: string): boolean {
+  const { include, exclude } = config.requiredState;
+  return include.some((p) => matches(p, type, stateKey)) && !exclude.some((p) => matches(p, type, stateKey));
+}
+
+/**
+ * The (type, state_key) pairs the config names exactly, or null when a wildcard
+ * needs the whole state: exact pairs are looked up one by one, which is much
+ * cheaper than reading the state of a big room.
+ */
+export function exactStateKeys(config: RoomConfig): [string, string][] | null {
+  const keys: [string, string][] = [];
+  for (const [type, stateKey] of config.requiredState.include) {
+    if (type === null || stateKey === null) return null;
+    keys.push([type, stateKey]);
+  }
+  return keys;
+}
