@@ -4,6 +4,7 @@
 // activity; a list is that sequence filtered and cut to its ranges.
 import type { Homeserver } from "../../homeserver";
 import { loadEvent } from "../../rooms/room-state";
+import { perInstance } from "../../util/per-instance";
 import { bumpStamp } from "./bump-stamp";
 import type { RoomSent } from "./connection";
 import type { ListFilters } from "./request";
@@ -40,6 +41,15 @@ export function userRoomList(hs: Homeserver, userId: string, sent: ReadonlyMap<s
   return rooms.sort((a, b) => b.stamp - a.stamp || (a.roomId < b.roomId ? -1 : 1));
 }
 
+const roomTypes = perInstance<string, string | null>();
+const encryptedRooms = perInstance<string, true>();
+const MAX_REMEMBERED = 100_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_REMEMBERED) map.clear();
+  map.set(key, value);
+}
+
 /** Answers the filters' questions about rooms, reading each piece of data at most once per request. */
 export class RoomFacts {
   private dmRooms?: Set<string>;
@@ -61,15 +71,26 @@ export class RoomFacts {
     return this.dmRooms.has(roomId);
   }
 
+  /** Encryption cannot be turned off again (spec: "m.room.encryption"), so a yes is remembered. */
   isEncrypted(roomId: string): boolean {
-    return this.hs.store.state.currentEventId(roomId, "m.room.encryption", "") !== undefined;
+    const known = encryptedRooms(this.hs);
+    if (known.has(roomId)) return true;
+    const encrypted = this.hs.store.state.currentEventId(roomId, "m.room.encryption", "") !== undefined;
+    if (encrypted) remember(known, roomId, true);
+    return encrypted;
   }
 
-  /** The `type` of the room's m.room.create content (null: an ordinary room). */
+  /** The `type` of the room's m.room.create content (null: an ordinary room); the create event never changes. */
   roomType(roomId: string): string | null {
+    const known = roomTypes(this.hs);
+    const cached = known.get(roomId);
+    if (cached !== undefined) return cached;
     const id = this.hs.store.state.currentEventId(roomId, "m.room.create", "");
-    const type = id ? loadEvent(this.hs, id)?.pdu.content.type : undefined;
-    return typeof type === "string" ? type : null;
+    if (!id) return null;
+    const type = loadEvent(this.hs, id)?.pdu.content.type;
+    const result = typeof type === "string" ? type : null;
+    remember(known, roomId, result);
+    return result;
   }
 
   tags(roomId: string): string[] {

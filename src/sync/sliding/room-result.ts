@@ -112,9 +112,14 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
       wanted.add(event.row.sender);
       if (event.row.type === "m.room.member" && event.row.stateKey !== null) wanted.add(event.row.stateKey);
     }
-    // Without a gap, every membership change reaches the client (MSC4186, lazy members, point 3).
+    // Without a gap, every membership change reaches the client (MSC4186, lazy members, point 3),
+    // whether or not it had that member before.
     if (!fullState && result.limited !== true) {
-      for (const change of hs.store.state.changedBetween(roomId, previous!.pos, to)) if (change.type === "m.room.member") wanted.add(change.stateKey);
+      for (const change of hs.store.state.changedBetween(roomId, previous!.pos, to)) {
+        if (change.type !== "m.room.member") continue;
+        state.add(change.eventId);
+        lazyMembers.add(change.stateKey);
+      }
     }
     for (const userId of wanted) {
       if (lazyMembers.has(userId)) continue;
