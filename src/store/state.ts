@@ -96,6 +96,13 @@ export function createStateStore(db: Db) {
     )
     .prepare());
 
+  const currentOfTypeStmt = lazy(() =>
+    db
+      .select({ type: currentState.type, stateKey: currentState.stateKey, eventId: currentState.eventId })
+      .from(currentState)
+      .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type"))))
+      .prepare(),
+  );
   const changedStmt = lazy(() =>
     db
       .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
@@ -125,6 +132,10 @@ export function createStateStore(db: Db) {
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
       return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
+    },
+    /** The current state entries of one type in a room (all its state keys). */
+    currentOfType(roomId: string, type: string): StateEntry[] {
+      return currentOfTypeStmt().all({ roomId, type }) as StateEntry[];
     },
     /** State entries in force at `to` that were set after `from` (what changed in between, by the room/position index). */
     changedBetween(roomId: string, from: number, to: number): StateEntry[] {

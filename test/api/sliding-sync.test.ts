@@ -172,17 +172,17 @@ describe("long-poll", () => {
 describe("lists: ordering and ranges", () => {
   test("rooms come in order of recent activity; ranges cut the ordered list; count ignores the range", async () => {
     const alice = await newUser("alice");
-    const rooms = await roomsWithMessages(alice, 5); // rooms[4] is the most recent
+    const rooms = await roomsWithMessages(alice, 5); // rooms[4]! is the most recent
     const body = { conn_id: "main", lists: { all: list([0, 2]) } };
     const first = await sliding(server, alice, body);
     expect(first.lists.all.count).toBe(5);
-    expect(byBumpStamp(first.rooms)).toEqual([rooms[4], rooms[3], rooms[2]]);
-    for (const roomId of [rooms[4], rooms[3], rooms[2]]) expect(first.rooms[roomId].lists).toEqual(["all"]);
+    expect(byBumpStamp(first.rooms)).toEqual([rooms[4]!, rooms[3]!, rooms[2]!]);
+    for (const roomId of [rooms[4]!, rooms[3]!, rooms[2]!]) expect(first.rooms[roomId].lists).toEqual(["all"]);
 
     // A message in the oldest room brings it to the top: it enters the range, new to the connection.
     const eventId = await sendMessage(server, alice, rooms[0]!, "bump the oldest");
     const second = await sliding(server, alice, body, { pos: first.pos });
-    expect(Object.keys(second.rooms)).toEqual([rooms[0]]);
+    expect(Object.keys(second.rooms)).toEqual([rooms[0]!]);
     expect(second.rooms[rooms[0]!].initial).toBe(true);
     expect(ids(second.rooms[rooms[0]!].timeline)).toEqual([eventId]);
     expect(second.rooms[rooms[0]!].bump_stamp).toBeGreaterThan(first.rooms[rooms[4]!].bump_stamp);
@@ -197,7 +197,7 @@ describe("lists: ordering and ranges", () => {
     const alice = await newUser("alice");
     const rooms = await roomsWithMessages(alice, 6); // newest first: 5 4 3 2 1 0
     const ranged = await sliding(server, alice, { conn_id: "r", lists: { all: list(null, { ranges: [[0, 0], [3, 4]] }) } });
-    expect(byBumpStamp(ranged.rooms)).toEqual([rooms[5], rooms[2], rooms[1]]);
+    expect(byBumpStamp(ranged.rooms)).toEqual([rooms[5]!, rooms[2]!, rooms[1]!]);
     const everything = await sliding(server, alice, { conn_id: "e", lists: { all: list(null) } });
     expect(byBumpStamp(everything.rooms)).toEqual([...rooms].reverse());
   });
@@ -207,7 +207,7 @@ describe("lists: ordering and ranges", () => {
     const rooms = await roomsWithMessages(alice, 2);
     const body = { conn_id: "main", lists: { all: list([0, 0]) } };
     const first = await sliding(server, alice, body);
-    expect(Object.keys(first.rooms)).toEqual([rooms[1]]);
+    expect(Object.keys(first.rooms)).toEqual([rooms[1]!]);
     await putState(server, alice, rooms[0]!, "m.room.topic", "", { topic: "not a bump" });
     const second = await sliding(server, alice, body, { pos: first.pos });
     // Room 0 did not move into the range, so it is not sent.
@@ -215,7 +215,7 @@ describe("lists: ordering and ranges", () => {
     // A sticker bumps it (MSC4186 bump_stamp types).
     await sendMessage(server, alice, rooms[0]!, { body: "sticker", url: "mxc://x/y", info: {} }, "m.sticker");
     const third = await sliding(server, alice, body, { pos: second.pos });
-    expect(Object.keys(third.rooms)).toEqual([rooms[0]]);
+    expect(Object.keys(third.rooms)).toEqual([rooms[0]!]);
   });
 
   test("joins, invites, leaves and kicks change the list as the MSC says", async () => {
@@ -555,10 +555,10 @@ describe("room subscriptions", () => {
     const alice = await newUser("alice");
     const rooms = await roomsWithMessages(alice, 3);
     for (let i = 0; i < 3; i++) await sendMessage(server, alice, rooms[0]!, `old-room ${i}`);
-    // rooms[0] is the newest now; list only the top one with timeline 1.
+    // rooms[0]! is the newest now; list only the top one with timeline 1.
     const body = { conn_id: "s", lists: { all: list([0, 0]) } };
     const first = await sliding(server, alice, body);
-    expect(Object.keys(first.rooms)).toEqual([rooms[0]]);
+    expect(Object.keys(first.rooms)).toEqual([rooms[0]!]);
     expect(first.rooms[rooms[0]!].timeline.length).toBe(1);
 
     // Subscribing to the room shown with timeline 5: the latest 5 events, flagged as an expansion.

@@ -36,15 +36,19 @@ export function wantsState(config: RoomConfig, type: string, stateKey: string): 
 }
 
 /**
- * The (type, state_key) pairs the config names exactly, or null when a wildcard
- * needs the whole state: exact pairs are looked up one by one, which is much
- * cheaper than reading the state of a big room.
+ * The lookups that find the state the config asks for: a (type, state_key) pair,
+ * or a type with every state key (state_key null); null when a pattern with any
+ * type needs the whole state. Looking up by key or type is much cheaper than
+ * reading the whole state of a big room.
  */
-export function exactStateKeys(config: RoomConfig): [string, string][] | null {
-  const keys: [string, string][] = [];
+export function stateLookups(config: RoomConfig): { type: string; stateKey: string | null }[] | null {
+  const lookups = new Map<string, { type: string; stateKey: string | null }>();
   for (const [type, stateKey] of config.requiredState.include) {
-    if (type === null || stateKey === null) return null;
-    keys.push([type, stateKey]);
+    if (type === null) return null;
+    if (stateKey === null) lookups.set(`${type}\u0000*`, { type, stateKey: null });
   }
-  return keys;
+  for (const [type, stateKey] of config.requiredState.include) {
+    if (stateKey !== null && !lookups.has(`${type}\u0000*`)) lookups.set(`${type}\u0000${stateKey}`, { type: type!, stateKey });
+  }
+  return [...lookups.values()];
 }

@@ -9,7 +9,7 @@ import type { StateEntry } from "../../store/state";
 import { roomTimeline, strippedState, unreadCount, type RoomWindow } from "../rooms";
 import type { RoomSent } from "./connection";
 import type { RoomConfig } from "./request";
-import { exactStateKeys, requiredStateSignature, wantsState } from "./room-config";
+import { requiredStateSignature, stateLookups, wantsState } from "./room-config";
 import type { RoomEntry, RoomFacts } from "./room-list";
 import { roomIdentity } from "./room-name";
 
@@ -199,14 +199,20 @@ function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, from:
   let entries: StateEntry[];
   if (from !== null) entries = hs.store.state.changedBetween(roomId, from, to);
   else {
-    const exact = exactStateKeys(config);
-    if (exact) {
+    const lookups = stateLookups(config);
+    if (lookups === null || !joined) {
+      // Everything, or a left room's state at the departure (rare): one read of the whole state.
+      entries = joined ? hs.store.state.current(roomId) : hs.store.state.at(roomId, to);
+    } else {
       entries = [];
-      for (const [type, stateKey] of exact) {
-        const eventId = joined ? hs.store.state.currentEventId(roomId, type, stateKey) : hs.store.state.eventIdAt(roomId, type, stateKey, to);
-        if (eventId) entries.push({ type, stateKey, eventId });
+      for (const { type, stateKey } of lookups) {
+        if (stateKey === null) entries.push(...hs.store.state.currentOfType(roomId, type));
+        else {
+          const eventId = hs.store.state.currentEventId(roomId, type, stateKey);
+          if (eventId) entries.push({ type, stateKey, eventId });
+        }
       }
-    } else entries = joined ? hs.store.state.current(roomId) : hs.store.state.at(roomId, to);
+    }
   }
   for (const entry of entries) if (wantsState(config, entry.type, entry.stateKey)) ids.add(entry.eventId);
   return ids;
