@@ -50,6 +50,25 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
 }
 
+/**
+ * The rooms of a user's m.direct, parsed once per change: the user's latest
+ * account-data position (kept in memory by the store) tells when to read again.
+ */
+const directByUser = perInstance<string, { pos: number; rooms: Set<string> }>();
+
+function directRooms(hs: Homeserver, userId: string): Set<string> {
+  const pos = hs.store.accountData.latestPos(userId);
+  const cache = directByUser(hs);
+  const known = cache.get(userId);
+  if (known && known.pos === pos) return known.rooms;
+  const rooms = new Set<string>();
+  const row = hs.store.accountData.get(userId, "", "m.direct");
+  const content = row ? (JSON.parse(row.content) as Record<string, unknown>) : {};
+  for (const ids of Object.values(content)) if (Array.isArray(ids)) for (const id of ids) if (typeof id === "string") rooms.add(id);
+  remember(cache, userId, { pos, rooms });
+  return rooms;
+}
+
 /** Answers the filters' questions about rooms, reading each piece of data at most once per request. */
 export class RoomFacts {
   private dmRooms?: Set<string>;
@@ -62,12 +81,7 @@ export class RoomFacts {
 
   /** Rooms named in the user's m.direct account data (spec: "Direct Messaging"). */
   isDm(roomId: string): boolean {
-    if (!this.dmRooms) {
-      this.dmRooms = new Set();
-      const row = this.hs.store.accountData.get(this.userId, "", "m.direct");
-      const content = row ? (JSON.parse(row.content) as Record<string, unknown>) : {};
-      for (const rooms of Object.values(content)) if (Array.isArray(rooms)) for (const id of rooms) if (typeof id === "string") this.dmRooms.add(id);
-    }
+    this.dmRooms ??= directRooms(this.hs, this.userId);
     return this.dmRooms.has(roomId);
   }
 

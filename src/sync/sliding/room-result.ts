@@ -104,7 +104,10 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
   }
 
   const fullState = initial || stateExpanded;
-  const state = requiredState(hs, roomId, config, fullState ? null : previous!.pos, to, joined);
+  // State set since the connection last had the room (read once: required_state,
+  // lazy members and the room's identity all follow from it).
+  const stateChanges = initial ? null : hs.store.state.changedBetween(roomId, previous!.pos, to);
+  const state = requiredState(hs, roomId, config, fullState ? null : stateChanges!, to, joined);
   if (config.requiredState.lazy) {
     // Members of the timeline's senders and targets the connection has not had yet.
     const wanted = new Set<string>();
@@ -115,7 +118,7 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
     // Without a gap, every membership change reaches the client (MSC4186, lazy members, point 3),
     // whether or not it had that member before.
     if (!fullState && result.limited !== true) {
-      for (const change of hs.store.state.changedBetween(roomId, previous!.pos, to)) {
+      for (const change of stateChanges!) {
         if (change.type !== "m.room.member") continue;
         state.add(change.eventId);
         lazyMembers.add(change.stateKey);
@@ -132,16 +135,20 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
     result.required_state = [...state].map((id) => loadEvent(hs, id)).filter((event) => event !== undefined).map((event) => toClientEvent(hs, event, ctx.viewer));
   }
 
-  const fields = roomFields(hs, entry, ctx, joined, to);
-  const sentFields: Record<string, string> = {};
+  // Name, avatar, heroes and member counts come from state: with no state change they stand.
+  const identityStands = stateChanges !== null && stateChanges.length === 0;
+  const fields = roomFields(hs, entry, ctx, joined, to, !identityStands);
+  const sentFields: Record<string, string> = identityStands ? { ...previous!.fields } : {};
   for (const [key, value] of Object.entries(fields)) {
     const json = JSON.stringify(value);
     sentFields[key] = json;
     if (value === undefined) continue;
     if (initial || previous!.fields[key] !== json) result[key] = value;
   }
+  // A room that stopped being a DM says so ("Must be included in an incremental sync if the DM state changes").
+  if (!initial && fields.is_dm === undefined && previous!.fields.is_dm === "true") result.is_dm = false;
   // A name or avatar that went away since the last response: null says so (MSC4186 `name`, `avatar`).
-  if (!initial) for (const key of ["name", "avatar"]) if (fields[key] === undefined && previous!.fields[key] !== undefined && previous!.fields[key] !== "null") result[key] = null;
+  if (!initial && !identityStands) for (const key of ["name", "avatar"]) if (fields[key] === undefined && previous!.fields[key] !== undefined && previous!.fields[key] !== "null") result[key] = null;
 
   const sent: RoomSent = {
     pos: to,
@@ -168,20 +175,21 @@ function wasJoinedBefore(hs: Homeserver, memberEvent: StoredEvent): boolean {
   return before?.pdu.content.membership === "join";
 }
 
-/** name, avatar, heroes, counts, bump_stamp, is_dm and membership as they are now. */
-function roomFields(hs: Homeserver, entry: RoomEntry, ctx: RoomContext, joined: boolean, to: number): Fields {
-  const identity = roomIdentity(hs, entry.roomId, ctx.viewer.userId);
+/** bump_stamp, is_dm, membership and unread counts as they are now, and (withIdentity) name, avatar, heroes and member counts. */
+function roomFields(hs: Homeserver, entry: RoomEntry, ctx: RoomContext, joined: boolean, to: number, withIdentity: boolean): Fields {
   const fields: Fields = {
     membership: entry.membership,
-    name: identity.name,
-    avatar: identity.avatar ?? undefined,
-    heroes: identity.heroes,
-    joined_count: identity.joinedCount,
-    invited_count: identity.invitedCount,
     bump_stamp: entry.stamp,
     is_dm: ctx.facts.isDm(entry.roomId) ? true : undefined,
   };
-  if (identity.avatar === null) fields.avatar = null;
+  if (withIdentity) {
+    const identity = roomIdentity(hs, entry.roomId, ctx.viewer.userId);
+    fields.name = identity.name;
+    fields.avatar = identity.avatar;
+    fields.heroes = identity.heroes;
+    fields.joined_count = identity.joinedCount;
+    fields.invited_count = identity.invitedCount;
+  }
   if (joined) {
     fields.notification_count = unreadCount(hs, entry.roomId, ctx.viewer.userId, to);
     fields.highlight_count = 0;
@@ -190,14 +198,14 @@ function roomFields(hs: Homeserver, entry: RoomEntry, ctx: RoomContext, joined: 
 }
 
 /**
- * State the config asks for: all of it in force at `to` (from = null), or what
- * changed in (from, to]. Returns event ids.
+ * State the config asks for: all of it in force at `to` (changes = null), or
+ * among the entries that changed. Returns event ids.
  */
-function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, from: number | null, to: number, joined: boolean): Set<string> {
+function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, changes: StateEntry[] | null, to: number, joined: boolean): Set<string> {
   const ids = new Set<string>();
   if (config.requiredState.include.length === 0) return ids;
   let entries: StateEntry[];
-  if (from !== null) entries = hs.store.state.changedBetween(roomId, from, to);
+  if (changes !== null) entries = changes;
   else {
     const lookups = stateLookups(config);
     if (lookups === null || !joined) {
