@@ -334,6 +334,16 @@ describe("lists: filters", () => {
     const second = await sliding(server, alice, body, { pos: first.pos });
     expect(second.lists.dms.count).toBe(2);
     expect(second.rooms[group].is_dm).toBe(true);
+    // No longer a DM: is_dm false, once.
+    await server.request("PUT", `${CLIENT}/user/${encodeURIComponent(alice.user_id)}/account_data/m.direct`, {
+      token: alice.access_token,
+      body: { [bob.user_id]: [group] },
+    });
+    const third = await sliding(server, alice, body, { pos: second.pos });
+    expect(third.rooms[dm].is_dm).toBe(false);
+    expect(third.rooms[group]).toBeUndefined();
+    const fourth = await sliding(server, alice, body, { pos: third.pos });
+    expect(fourth.rooms).toEqual({});
   });
 
   test("tags and not_tags (not_tags wins), spaces by m.space.child", async () => {

@@ -71,9 +71,7 @@ export class ConnectionStore {
 
   /** A request without `pos` starts the connection afresh (MSC4186: initial sync). */
   reset(userId: string, deviceId: string, connId: string): void {
-    const key = ConnectionStore.key(userId, deviceId, connId);
-    this.connections.delete(key);
-    this.perDevice.get(`${userId}\u0000${deviceId}`)?.delete(key);
+    this.drop(ConnectionStore.key(userId, deviceId, connId));
   }
 
   /** Records a new snapshot for the connection and returns it with its seq. */
@@ -91,50 +89,43 @@ export class ConnectionStore {
     return saved;
   }
 
-  /** Drops every connection of a device (logged out or deleted). */
-  forgetDevice(userId: string, deviceId: string): void {
-    const deviceKey = `${userId}\u0000${deviceId}`;
-    for (const key of this.perDevice.get(deviceKey) ?? []) this.connections.delete(key);
-    this.perDevice.delete(deviceKey);
-  }
-
   get size(): number {
     return this.connections.size;
   }
 
+  /** Marks the connection as the most recently used, in the server's order and its device's. */
   private touch(key: string, connection: Connection): void {
     this.connections.delete(key);
     this.connections.set(key, connection);
+    const keys = this.perDevice.get(deviceKeyOf(key));
+    if (keys) {
+      keys.delete(key);
+      keys.add(key);
+    }
   }
 
-  /** Makes room for a new connection: the device's oldest beyond its share, the server's oldest beyond the total. */
+  /** Makes room for a new connection: the device's least recently used beyond its share, the server's beyond the total. */
   private admit(userId: string, deviceId: string, key: string): void {
     const deviceKey = `${userId}\u0000${deviceId}`;
     let keys = this.perDevice.get(deviceKey);
     if (!keys) this.perDevice.set(deviceKey, (keys = new Set()));
     keys.add(key);
-    if (keys.size > MAX_CONNECTIONS_PER_DEVICE) {
-      const oldest = [...keys].reduce((a, b) => (this.order(a) <= this.order(b) ? a : b));
-      keys.delete(oldest);
-      this.connections.delete(oldest);
-    }
-    while (this.connections.size >= MAX_CONNECTIONS) {
-      const oldest = this.connections.keys().next().value!;
-      this.connections.delete(oldest);
-      const [u, d] = oldest.split("\u0000");
-      this.perDevice.get(`${u}\u0000${d}`)?.delete(oldest);
-    }
+    if (keys.size > MAX_CONNECTIONS_PER_DEVICE) this.drop(keys.values().next().value!);
+    while (this.connections.size >= MAX_CONNECTIONS) this.drop(this.connections.keys().next().value!);
   }
 
-  /** Position in the LRU order (a missing connection counts as oldest). */
-  private order(key: string): number {
-    let i = 0;
-    for (const k of this.connections.keys()) {
-      if (k === key) return i;
-      i++;
-    }
-    return -1;
+  private drop(key: string): void {
+    this.connections.delete(key);
+    const deviceKey = deviceKeyOf(key);
+    const keys = this.perDevice.get(deviceKey);
+    keys?.delete(key);
+    if (keys?.size === 0) this.perDevice.delete(deviceKey);
   }
+}
+
+/** "user\0device" of a connection key "user\0device\0conn_id". */
+function deviceKeyOf(key: string): string {
+  return key.slice(0, key.indexOf("\u0000", key.indexOf("\u0000") + 1));
 }
 
 /**

@@ -100,7 +100,8 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
       // "clients must flush any membership cache when limited is true" (MSC4186 "Lazy loaded memberships").
       lazyMembers = new Set();
     }
-    if (expanded) result.unstable_expanded_timeline = true;
+    // The unstable name matrix-rust-sdk reads, and the MSC's final one.
+    if (expanded) result.unstable_expanded_timeline = result.expanded_timeline = true;
   }
 
   const fullState = initial || stateExpanded;
