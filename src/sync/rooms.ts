@@ -54,7 +54,9 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
   let cursor = window.to;
   let exhausted = false;
   while (picked.length < limit && !exhausted) {
-    const batch = Math.max(limit - picked.length, 20);
+    // A few more rows than still needed, for events the filter or visibility drops
+    // (a small limit, as sliding sync's room lists use, reads only a few rows).
+    const batch = Math.max(limit - picked.length, Math.min(20, 2 * limit));
     const rows = hs.store.events.page(window.roomId, { fromPos: cursor + 1, dir: "b", limit: batch, toPos: window.from + 1 });
     if (rows.length < batch) exhausted = true;
     for (const row of rows) {

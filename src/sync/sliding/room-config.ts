@@ -20,10 +20,19 @@ export function combineConfigs(a: RoomConfig, b: RoomConfig): RoomConfig {
   };
 }
 
+// Derived once per config object: a list's config serves every room of the list.
+const signatures = new WeakMap<RoomConfig, string>();
+const lookupPlans = new WeakMap<RoomConfig, { type: string; stateKey: string | null }[] | null>();
+
 /** A stable text for the required_state part of a config, to notice when it changes ("Changing room configs"). */
 export function requiredStateSignature(config: RoomConfig): string {
-  const { include, exclude, lazy } = config.requiredState;
-  return JSON.stringify([include.map(patternKey).sort(), exclude.map(patternKey).sort(), lazy]);
+  let signature = signatures.get(config);
+  if (signature === undefined) {
+    const { include, exclude, lazy } = config.requiredState;
+    signature = JSON.stringify([include.map(patternKey).sort(), exclude.map(patternKey).sort(), lazy]);
+    signatures.set(config, signature);
+  }
+  return signature;
 }
 
 const matches = ([type, stateKey]: StatePattern, eventType: string, eventStateKey: string) =>
@@ -42,6 +51,11 @@ export function wantsState(config: RoomConfig, type: string, stateKey: string): 
  * reading the whole state of a big room.
  */
 export function stateLookups(config: RoomConfig): { type: string; stateKey: string | null }[] | null {
+  if (!lookupPlans.has(config)) lookupPlans.set(config, planLookups(config));
+  return lookupPlans.get(config)!;
+}
+
+function planLookups(config: RoomConfig): { type: string; stateKey: string | null }[] | null {
   const lookups = new Map<string, { type: string; stateKey: string | null }>();
   for (const [type, stateKey] of config.requiredState.include) {
     if (type === null) return null;

@@ -5,7 +5,7 @@
 import type { Homeserver } from "../../homeserver";
 import { loadEvent } from "../../rooms/room-state";
 import { perInstance } from "../../util/per-instance";
-import { bumpStamp } from "./bump-stamp";
+import { bumpStamp, primeBumpStamps } from "./bump-stamp";
 import type { RoomSent } from "./connection";
 import type { ListFilters } from "./request";
 
@@ -17,10 +17,31 @@ export interface RoomEntry {
   stamp: number;
 }
 
+/**
+ * The user's memberships, read again only after something concerned the user:
+ * every membership change wakes its target through the notifier, so "nothing
+ * since" means the memberships stand (the list of a big account is the costly
+ * part of an otherwise idle request).
+ */
+const membershipsByUser = perInstance<string, { pos: number; memberships: Membership[] }>();
+type Membership = { roomId: string; membership: string; eventId: string };
+
+function userMemberships(hs: Homeserver, userId: string): Membership[] {
+  const cache = membershipsByUser(hs);
+  const known = cache.get(userId);
+  if (known && hs.notifier.nothingSince(userId, known.pos, Number.MAX_SAFE_INTEGER)) return known.memberships;
+  const pos = hs.store.stream.current;
+  const memberships = hs.store.state.roomsWithMembership(userId, ["join", "invite", "knock", "leave", "ban"]);
+  remember(cache, userId, { pos, memberships });
+  return memberships;
+}
+
 /** The user's rooms as the list sees them, most recent first. */
 export function userRoomList(hs: Homeserver, userId: string, sent: ReadonlyMap<string, RoomSent>): RoomEntry[] {
   const rooms: RoomEntry[] = [];
-  for (const { roomId, membership, eventId } of hs.store.state.roomsWithMembership(userId, ["join", "invite", "knock", "leave", "ban"])) {
+  const memberships = userMemberships(hs, userId);
+  primeBumpStamps(hs, memberships.filter((m) => m.membership === "join").map((m) => m.roomId));
+  for (const { roomId, membership, eventId } of memberships) {
     if (membership === "join") {
       rooms.push({ roomId, membership, memberEventId: eventId, stamp: bumpStamp(hs, roomId) });
       continue;
