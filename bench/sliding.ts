@@ -10,6 +10,7 @@
 //      one): time from the send to its arrival at each client.
 //
 //   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20]
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess } from "./lib";
 
@@ -82,6 +83,12 @@ async function inBatches<T>(count: number, size: number, make: (i: number) => Pr
   return out;
 }
 
+/** CPU time (user + system) the process has used, in ms; the load generator shares the cores, so wall time alone says little. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 const round = (n: number) => +n.toFixed(1);
 const summary = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -109,13 +116,18 @@ async function firstResponse() {
   // A running server: each run is a new connection (a fresh app start).
   const warm: number[] = [];
   let shape = { rooms: 0, count: 0 };
+  await time(roomListBody("warm-up", [0, 19]));
+  const warmCpu = cpuMs(server.proc.pid);
   for (let run = 0; run < 7; run++) {
     const result = await time(roomListBody(`warm-${run}`, [0, 19]));
     warm.push(result.ms);
     shape = result;
   }
+  const warmCpuPerRequest = (cpuMs(server.proc.pid) - warmCpu) / warm.length;
   const whole: number[] = [];
+  const wholeCpu = cpuMs(server.proc.pid);
   for (let run = 0; run < 3; run++) whole.push((await time(roomListBody(`whole-${run}`, [0, ROOMS - 1]))).ms);
+  const wholeCpuPerRequest = (cpuMs(server.proc.pid) - wholeCpu) / whole.length;
 
   // The first request after a restart: no cache holds anything yet.
   const cold: number[] = [];
@@ -131,9 +143,9 @@ async function firstResponse() {
     rooms: ROOMS,
     listCount: shape.count,
     roomsInFirstResponse: shape.rooms,
-    newConnection: summary(warm),
+    newConnection: { ...summary(warm), serverCpuMsPerRequest: round(warmCpuPerRequest) },
     afterRestart: summary(cold),
-    wholeList: summary(whole),
+    wholeList: { ...summary(whole), serverCpuMsPerRequest: round(wholeCpuPerRequest) },
   };
 }
 
@@ -168,7 +180,6 @@ async function incrementalLatency() {
       });
       if (!response) continue;
       pos = response.pos;
-      if (process.env.DEBUG && i === 0) console.error(JSON.stringify(response).slice(0, 600));
       const now = performance.now();
       for (const room of Object.values(response.rooms ?? {}) as any[]) {
         for (const event of room.timeline ?? []) {
@@ -187,12 +198,16 @@ async function incrementalLatency() {
   const fanOut: number[] = [];
   const single: number[] = [];
   let missing = 0;
+  let fanOutCpu = 0;
   for (let n = 0; n < MESSAGES; n++) {
     // One message in the shared room: all clients wake.
     const body = `shared-${n}`;
+    const cpuBefore = cpuMs(server.proc.pid);
     const sentAt = performance.now();
     await sender.call("PUT", `/rooms/${encodeURIComponent(shared)}/send/m.room.message/${body}`, { msgtype: "m.text", body });
     await waitFor(body, everyone, 10_000);
+    await Bun.sleep(50); // the clients' next long-polls reach the server
+    fanOutCpu += cpuMs(server.proc.pid) - cpuBefore;
     for (const map of received) {
       const at = map.get(body);
       if (at === undefined) missing++;
@@ -213,9 +228,15 @@ async function incrementalLatency() {
   await server.stop();
   await Promise.race([Promise.all(loops), Bun.sleep(1000)]);
   removeDataDir(server.dataDir);
-  return { clients: CLIENTS, messages: MESSAGES, missing, sharedRoomAllClients: summary(fanOut), ownRoomOneClient: summary(single) };
+  return {
+    clients: CLIENTS,
+    messages: MESSAGES,
+    missing,
+    sharedRoomAllClients: { ...summary(fanOut), serverCpuMsPerMessage: round(fanOutCpu / MESSAGES), serverCpuMsPerClient: +(fanOutCpu / MESSAGES / CLIENTS).toFixed(2) },
+    ownRoomOneClient: summary(single),
+  };
 }
 
-const first = process.env.SKIP_FIRST ? {} : await firstResponse();
+const first = await firstResponse();
 const incremental = await incrementalLatency();
 console.log(JSON.stringify({ machine: machine(), firstRoomListResponse: first, incrementalUpdate: incremental }, null, 2));

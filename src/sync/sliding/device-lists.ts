@@ -4,6 +4,7 @@
 // who no longer share any room (`left`).
 import type { Homeserver } from "../../homeserver";
 import { loadEvent, usersSharingARoom } from "../../rooms/room-state";
+import { userMemberships } from "./room-list";
 
 export function deviceListChanges(hs: Homeserver, userId: string, since: number | null, now: number): { changed: string[]; left: string[] } {
   // A new connection gets none: the client queries everyone's keys anyway.
@@ -12,7 +13,8 @@ export function deviceListChanges(hs: Homeserver, userId: string, since: number 
   // Membership changes in the user's rooms since then (their own leaves included).
   const joinedOthers = new Set<string>();
   const departed = new Set<string>();
-  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join", "leave", "ban"])) {
+  for (const { roomId, membership } of userMemberships(hs, userId)) {
+    if (membership !== "join" && membership !== "leave" && membership !== "ban") continue;
     if (hs.store.events.latestPos(roomId) <= since) continue;
     for (const change of hs.store.state.changedBetween(roomId, since, now)) {
       if (change.type !== "m.room.member") continue;

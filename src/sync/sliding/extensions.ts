@@ -47,11 +47,11 @@ export function toDeviceExtension(hs: Homeserver, requester: Requester, since: n
   };
 }
 
-/** e2ee: device list changes since the connection's last position and the device's key counts. */
+/** e2ee: device list changes since the connection's last position (none when `now` is that position) and the device's key counts. */
 export function e2eeExtension(hs: Homeserver, requester: Requester, since: number | null, now: number) {
   const keys = hs.store.keys.keyCounts(requester.userId, requester.deviceId);
   return {
-    device_lists: deviceListChanges(hs, requester.userId, since, now),
+    device_lists: since === now ? { changed: [], left: [] } : deviceListChanges(hs, requester.userId, since, now),
     device_one_time_keys_count: keys.counts,
     device_unused_fallback_key_types: keys.fallback,
   };

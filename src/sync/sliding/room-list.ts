@@ -26,7 +26,7 @@ export interface RoomEntry {
 const membershipsByUser = perInstance<string, { pos: number; memberships: Membership[] }>();
 type Membership = { roomId: string; membership: string; eventId: string };
 
-function userMemberships(hs: Homeserver, userId: string): Membership[] {
+export function userMemberships(hs: Homeserver, userId: string): Membership[] {
   const cache = membershipsByUser(hs);
   const known = cache.get(userId);
   if (known && hs.notifier.nothingSince(userId, known.pos, Number.MAX_SAFE_INTEGER)) return known.memberships;
