@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
-import { currentState, stateHistory } from "../../schema";
+import { currentState, events, stateHistory } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
@@ -96,6 +96,20 @@ export function createStateStore(db: Db) {
     )
     .prepare());
 
+  const createTypesStmt = lazy(() =>
+    db
+      .select({ roomId: currentState.roomId, type: sql<string | null>`json_extract(${events.pdu}, '$.content.type')` })
+      .from(currentState)
+      .innerJoin(events, eq(events.eventId, currentState.eventId))
+      .where(
+        and(
+          eq(currentState.type, "m.room.create"),
+          eq(currentState.stateKey, ""),
+          sql`${currentState.roomId} IN (SELECT value FROM json_each(${sql.placeholder("ids")}))`,
+        ),
+      )
+      .prepare(),
+  );
   const currentOfTypeStmt = lazy(() =>
     db
       .select({ type: currentState.type, stateKey: currentState.stateKey, eventId: currentState.eventId })
@@ -132,6 +146,11 @@ export function createStateStore(db: Db) {
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
       return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
+    },
+    /** The `type` in the content of each room's m.room.create (null: none), for many rooms in one query. */
+    createTypes(roomIds: readonly string[]): { roomId: string; type: string | null }[] {
+      if (roomIds.length === 0) return [];
+      return createTypesStmt().all({ ids: JSON.stringify(roomIds) }) as { roomId: string; type: string | null }[];
     },
     /** The current state entries of one type in a room (all its state keys). */
     currentOfType(roomId: string, type: string): StateEntry[] {

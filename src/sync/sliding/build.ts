@@ -71,6 +71,9 @@ export function buildSlidingSync(hs: Homeserver, requester: Requester, request: 
   const responseRooms: ResponseRooms = { lists: new Map(), subscriptions: [] };
   if (request.lists.size > 0) {
     const all = userRoomList(hs, userId, sentRooms);
+    if ([...request.lists.values()].some((list) => list.filters.roomTypes !== undefined || list.filters.notRoomTypes !== undefined)) {
+      facts.primeRoomTypes(all.map((room) => room.roomId));
+    }
     for (const [name, list] of request.lists) {
       const filtered = all.filter((room) => passesFilters(room, list.filters, facts));
       listCounts.set(name, filtered.length);

@@ -128,6 +128,14 @@ export class RoomFacts {
     return result;
   }
 
+  /** Reads the room types of many rooms at once (a list's first sight of a big account), before the filters ask one by one. */
+  primeRoomTypes(roomIds: readonly string[]): void {
+    const known = roomTypes(this.hs);
+    const missing = roomIds.filter((roomId) => !known.has(roomId));
+    if (missing.length < 16) return;
+    for (const row of this.hs.store.state.createTypes(missing)) remember(known, row.roomId, typeof row.type === "string" ? row.type : null);
+  }
+
   tags(roomId: string): string[] {
     const row = this.hs.store.accountData.get(this.userId, roomId, "m.tag");
     const tags = row ? (JSON.parse(row.content) as { tags?: unknown }).tags : undefined;
