@@ -154,6 +154,24 @@ describe("long-poll", () => {
     expect(ids(next.rooms[roomId].timeline)).toEqual([eventId]);
   });
 
+  test("a presence change (not carried by sliding sync) keeps it waiting; a message after it still answers", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const roomId = await createRoom(server, alice, { name: "Presence", preset: "public_chat" });
+    await joinRoom(server, bob, roomId);
+    const body = { conn_id: "main", lists: { all: list([0, 9]) } };
+    const first = await sliding(server, alice, body);
+    const settled = await sliding(server, alice, body, { pos: first.pos });
+    const polling = sliding(server, alice, body, { pos: settled.pos, timeout: 5000 });
+    await sleep(100);
+    const presence = await server.request("PUT", `${CLIENT}/presence/${encodeURIComponent(bob.user_id)}/status`, { token: bob.access_token, body: { presence: "unavailable" } });
+    expect(presence.status).toBe(200);
+    await sleep(200);
+    const eventId = await sendMessage(server, bob, roomId, "after presence");
+    const woken = await polling;
+    expect(ids(woken.rooms[roomId].timeline)).toEqual([eventId]);
+  });
+
   test("activity in a room the user is not in does not wake it", async () => {
     const alice = await newUser("alice");
     const carol = await newUser("carol");

@@ -190,9 +190,16 @@ export async function slidingSync(hs: Homeserver, requester: Requester, request:
   else base = connections.resume(userId, deviceId, request.connId, request.pos);
 
   const deadline = Date.now() + request.timeoutMs;
+  let typing = hs.typing.serial;
   let result = buildSlidingSync(hs, requester, request, base);
   while (result.empty && base !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
-    await waitForChange(hs.notifier, userId, deadline - Date.now(), signal);
+    const position = await waitForChange(hs.notifier, userId, deadline - Date.now(), signal);
+    // Sliding sync carries no presence: a wake by a presence change (the newest
+    // position is presence's and nothing else concerned the user since) needs no
+    // rebuild. Every sync marks its user online now and then, and each such
+    // change wakes everyone sharing a room with them.
+    if (position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing)) continue;
+    typing = hs.typing.serial;
     result = buildSlidingSync(hs, requester, request, base);
   }
   const snapshot = result.snapshot ? connections.save(userId, deviceId, request.connId, result.snapshot) : base!;
