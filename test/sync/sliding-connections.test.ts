@@ -6,7 +6,13 @@ import { describe, expect, test } from "bun:test";
 import { MatrixError } from "../../src/http/errors";
 import { ConnectionStore, formatPos, type Snapshot } from "../../src/sync/sliding/connection";
 
-const snapshot = (pos: number): Omit<Snapshot, "seq"> => ({ pos, typing: 0, rooms: new Map(), listCounts: new Map(), signature: "" });
+const snapshot = (pos: number, rooms = 0): Omit<Snapshot, "seq"> => ({
+  pos,
+  typing: 0,
+  rooms: new Map(Array.from({ length: rooms }, (_, i) => [`!r${i}:x`, { pos, membership: "join", timelineLimit: 1, stateSignature: "", fields: {}, lazyMembers: new Set<string>() }])),
+  listCounts: new Map(),
+  signature: "",
+});
 
 function unknownPos(work: () => unknown): void {
   try {
@@ -69,5 +75,19 @@ describe("sliding sync connections", () => {
     // Another device has its own share.
     store.save("@a:x", "E", "c0", snapshot(1));
     expect(store.size).toBe(11);
+  });
+
+  test("the rooms tracked over all connections are bounded: the least recently used connections go", () => {
+    const store = new ConnectionStore(250);
+    const a = formatPos(store.save("@a:x", "D", "main", snapshot(1, 100)));
+    const b = formatPos(store.save("@b:x", "D", "main", snapshot(1, 100)));
+    store.resume("@a:x", "D", "main", a); // b is now the least recently used
+    store.save("@c:x", "D", "main", snapshot(1, 100));
+    unknownPos(() => store.resume("@b:x", "D", "main", b));
+    expect(store.resume("@a:x", "D", "main", a).pos).toBe(1);
+    // A single connection over the bound stays (it is the one in use).
+    const big = new ConnectionStore(10);
+    const pos = formatPos(big.save("@a:x", "D", "main", snapshot(1, 100)));
+    expect(big.resume("@a:x", "D", "main", pos).rooms.size).toBe(100);
   });
 });

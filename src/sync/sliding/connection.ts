@@ -5,8 +5,8 @@
 // arrived), so a snapshot is kept until a later one is used; "once a server has
 // seen a request with a given pos, [it] may clean up any per-connection state
 // from before that pos". Everything is bounded: connections per device, in
-// total, and snapshots per connection; what falls out answers M_UNKNOWN_POS and
-// the client starts the connection afresh.
+// total, snapshots per connection, and rooms tracked over all connections; what
+// falls out answers M_UNKNOWN_POS and the client starts the connection afresh.
 import type { Homeserver } from "../../homeserver";
 import { MatrixError } from "../../http/errors";
 
@@ -38,17 +38,24 @@ export interface Snapshot {
 
 interface Connection {
   snapshots: Snapshot[];
+  /** Rooms its newest snapshot tracks (snapshots share most of their entries). */
+  rooms: number;
 }
 
 const MAX_CONNECTIONS_PER_DEVICE = 10;
 const MAX_CONNECTIONS = 20_000;
 const MAX_SNAPSHOTS = 3;
+/** Rooms tracked over all connections (a few hundred bytes each): the memory bound that counts. */
+const MAX_TRACKED_ROOMS = 1_000_000;
 
 export class ConnectionStore {
   /** By "user\0device\0conn_id", least recently used first (Map keeps insertion order). */
   private readonly connections = new Map<string, Connection>();
   private readonly perDevice = new Map<string, Set<string>>();
   private nextSeq = 1;
+  private trackedRooms = 0;
+
+  constructor(private readonly maxTrackedRooms = MAX_TRACKED_ROOMS) {}
 
   private static key(userId: string, deviceId: string, connId: string): string {
     return `${userId}\u0000${deviceId}\u0000${connId}`;
@@ -80,12 +87,20 @@ export class ConnectionStore {
     const saved = { ...snapshot, seq: this.nextSeq++ };
     let connection = this.connections.get(key);
     if (!connection) {
-      connection = { snapshots: [] };
+      connection = { snapshots: [], rooms: 0 };
       this.admit(userId, deviceId, key);
     }
     connection.snapshots.push(saved);
     if (connection.snapshots.length > MAX_SNAPSHOTS) connection.snapshots.shift();
+    this.trackedRooms += saved.rooms.size - connection.rooms;
+    connection.rooms = saved.rooms.size;
     this.touch(key, connection);
+    // Over the memory bound: the least recently used connections go (never this one).
+    while (this.trackedRooms > this.maxTrackedRooms) {
+      const oldest = this.connections.keys().next().value!;
+      if (oldest === key) break;
+      this.drop(oldest);
+    }
     return saved;
   }
 
@@ -115,6 +130,7 @@ export class ConnectionStore {
   }
 
   private drop(key: string): void {
+    this.trackedRooms -= this.connections.get(key)?.rooms ?? 0;
     this.connections.delete(key);
     const deviceKey = deviceKeyOf(key);
     const keys = this.perDevice.get(deviceKey);
