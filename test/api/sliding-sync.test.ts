@@ -296,6 +296,27 @@ describe("lists: ordering and ranges", () => {
   });
 });
 
+test("a rejected invite shows only the user's own leave, nothing of the room", async () => {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const roomId = await createRoom(server, alice, { name: "Secret name", preset: "private_chat" });
+  await sendMessage(server, alice, roomId, "not for bob");
+  await inviteUser(server, alice, roomId, bob.user_id);
+  const body = { conn_id: "main", lists: { all: list([0, 9], { timeline_limit: 5, required_state: [["*", "*"]] }) } };
+  const first = await sliding(server, bob, body);
+  expect(first.rooms[roomId].membership).toBe("invite");
+  await leaveRoom(server, bob, roomId);
+  const second = await sliding(server, bob, body, { pos: first.pos });
+  const room = second.rooms[roomId];
+  expect(room.membership).toBe("leave");
+  expect(room.timeline.map((e: any) => [e.type, e.state_key, e.content.membership])).toEqual([["m.room.member", bob.user_id, "leave"]]);
+  expect(room.required_state.length).toBe(1);
+  expect(room.name).toBeUndefined();
+  expect(room.joined_count).toBeUndefined();
+  const third = await sliding(server, bob, body, { pos: second.pos });
+  expect(third.rooms).toEqual({});
+});
+
 describe("lists: filters", () => {
   test("is_invite, is_encrypted, room_types and not_room_types", async () => {
     const alice = await newUser("alice");

@@ -34,7 +34,23 @@ type Fields = Record<string, unknown>;
 
 export function buildRoomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previous: RoomSent | undefined, ctx: RoomContext): RoomBuild {
   if (entry.membership === "invite" || entry.membership === "knock") return strippedRoomResult(hs, entry, previous, ctx);
+  if (entry.membership !== "join" && !wasJoinedBefore(hs, loadEvent(hs, entry.memberEventId)!)) return departureResult(hs, entry, previous, ctx);
   return roomResult(hs, entry, config, previous, ctx);
+}
+
+/**
+ * A rejected or withdrawn invite (or knock): the user never was in the room, so
+ * they get their own membership event and nothing of the room's state (MSC4186:
+ * "The server MUST NOT send any room information down that the user does not
+ * have permission to see").
+ */
+function departureResult(hs: Homeserver, entry: RoomEntry, previous: RoomSent | undefined, ctx: RoomContext): RoomBuild {
+  if (previous && previous.membership === entry.membership) return { result: null, sent: previous };
+  const memberEvent = toClientEvent(hs, loadEvent(hs, entry.memberEventId)!, ctx.viewer);
+  return {
+    result: { initial: true, membership: entry.membership, bump_stamp: entry.stamp, timeline: [memberEvent], num_live: 0, required_state: [memberEvent] },
+    sent: { pos: ctx.now, membership: entry.membership, timelineLimit: 0, stateSignature: "", fields: {}, lazyMembers: new Set() },
+  };
 }
 
 /** Invites and knocks: only the stripped state the membership event carries ("Invite/knock/rejections"), once. */
