@@ -293,6 +293,12 @@ describe("lists: ordering and ranges", () => {
     const kicked = await sliding(server, bob, { conn_id: "kicked", lists: { all: list([0, 9]) } });
     expect(kicked.rooms[aliceRooms[0]!].membership).toBe("leave");
     expect(kicked.rooms[aliceRooms[0]!].timeline.at(-1).content).toMatchObject({ membership: "leave", reason: "bye" });
+
+    // Forgotten: gone from the list, as from /sync.
+    const forget = await server.request("POST", `${CLIENT}/rooms/${encodeURIComponent(aliceRooms[0]!)}/forget`, { token: bob.access_token, body: {} });
+    expect(forget.status).toBe(200);
+    const afterForget = await sliding(server, bob, { conn_id: "forgot", lists: { all: list([0, 9]) } });
+    expect(afterForget.rooms[aliceRooms[0]!]).toBeUndefined();
   });
 });
 

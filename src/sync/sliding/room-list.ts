@@ -41,7 +41,11 @@ export function userRoomList(hs: Homeserver, userId: string, sent: ReadonlyMap<s
   const rooms: RoomEntry[] = [];
   const memberships = userMemberships(hs, userId);
   primeBumpStamps(hs, memberships.filter((m) => m.membership === "join").map((m) => m.roomId));
+  // Rooms the user left and then forgot are gone for good (spec: "forget"), as in /sync.
+  const departed = memberships.filter((m) => m.membership === "leave" || m.membership === "ban").map((m) => m.roomId);
+  const forgotten = departed.length > 0 ? hs.store.rooms.forgottenAmong(userId, departed) : new Set<string>();
   for (const { roomId, membership, eventId } of memberships) {
+    if (forgotten.has(roomId)) continue;
     if (membership === "join") {
       rooms.push({ roomId, membership, memberEventId: eventId, stamp: bumpStamp(hs, roomId) });
       continue;
