@@ -11,6 +11,7 @@ import { roomsApi } from "./api/client/rooms";
 import { directoryApi } from "./api/client/directory";
 import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
+import { slidingSyncApi } from "./api/client/sliding-sync";
 import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
 import { backupApi } from "./api/client/backup";
@@ -73,7 +74,8 @@ export function buildApp(hs: Homeserver) {
     .use(reportsAdminApi(hs))
     .use(timestampToEventApi(hs))
     .use(relationsApi(hs))
-    .use(dehydratedDeviceApi(hs));
+    .use(dehydratedDeviceApi(hs))
+    .use(slidingSyncApi(hs));
   const prefix = CLIENT_PREFIX;
   app
     .use(capabilitiesApi(hs, prefix))

@@ -97,6 +97,34 @@ export function createEventsStore(db: Db, sqlite: Database) {
     ),
   );
 
+  const latestPositionsStmt = lazy(() =>
+    db
+      .select({
+        roomId: events.roomId,
+        latest: sql<number>`MAX(${events.streamPos})`,
+        latestOfTypes: sql<number>`COALESCE(MAX(CASE WHEN ${events.type} IN (SELECT value FROM json_each(${sql.placeholder("types")})) THEN ${events.streamPos} END), 0)`,
+      })
+      .from(events)
+      .where(sql`${events.roomId} IN (SELECT value FROM json_each(${sql.placeholder("ids")}))`)
+      .groupBy(events.roomId)
+      .prepare(),
+  );
+  const latestOfTypesStmt = lazy(() =>
+    db
+      .select({ pos: events.streamPos })
+      .from(events)
+      .where(
+        and(
+          eq(events.roomId, sql.placeholder("roomId")),
+          gt(events.streamPos, sql.placeholder("afterPos")),
+          sql`${events.type} IN (SELECT value FROM json_each(${sql.placeholder("types")}))`,
+        ),
+      )
+      .orderBy(desc(events.streamPos))
+      .limit(1)
+      .prepare(),
+  );
+
   return {
     latestPos(roomId: string): number {
       let pos = latestByRoom.get(roomId);
@@ -145,6 +173,21 @@ export function createEventsStore(db: Db, sqlite: Database) {
         .get();
     },
 
+    /**
+     * For each of many rooms, in one read of the room/position index: its latest
+     * stream position and that of its newest event whose type is one of `types`
+     * (0 when none). The latest positions also fill latestPos's cache.
+     */
+    latestPositions(roomIds: readonly string[], types: readonly string[]): { roomId: string; latest: number; latestOfTypes: number }[] {
+      if (roomIds.length === 0) return [];
+      const rows = latestPositionsStmt().all({ ids: JSON.stringify(roomIds), types: JSON.stringify(types) }) as { roomId: string; latest: number; latestOfTypes: number }[];
+      for (const row of rows) if (!latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.latest);
+      return rows;
+    },
+    /** Stream position of the newest event of a room after `afterPos` whose type is one of `types` (by the room/position index). */
+    latestOfTypes(roomId: string, types: readonly string[], afterPos: number): number | undefined {
+      return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
+    },
     /** Messages (plain or encrypted) from others in (afterPos, upTo], counted up to UNREAD_COUNT_CAP. */
     countUnread(roomId: string, userId: string, afterPos: number, upTo: number): number {
       return (unreadStmt().get(roomId, afterPos, userId, upTo) as { n: number }).n;

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
-import { currentState, stateHistory } from "../../schema";
+import { currentState, events, stateHistory } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
@@ -121,6 +121,42 @@ export function createStateStore(db: Db) {
     )
     .prepare());
 
+  const createTypesStmt = lazy(() =>
+    db
+      .select({ roomId: currentState.roomId, type: sql<string | null>`json_extract(${events.pdu}, '$.content.type')` })
+      .from(currentState)
+      .innerJoin(events, eq(events.eventId, currentState.eventId))
+      .where(
+        and(
+          eq(currentState.type, "m.room.create"),
+          eq(currentState.stateKey, ""),
+          sql`${currentState.roomId} IN (SELECT value FROM json_each(${sql.placeholder("ids")}))`,
+        ),
+      )
+      .prepare(),
+  );
+  const currentOfTypeStmt = lazy(() =>
+    db
+      .select({ type: currentState.type, stateKey: currentState.stateKey, eventId: currentState.eventId })
+      .from(currentState)
+      .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type"))))
+      .prepare(),
+  );
+  const changedStmt = lazy(() =>
+    db
+      .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
+      .from(stateHistory)
+      .where(
+        and(
+          eq(stateHistory.roomId, sql.placeholder("roomId")),
+          gt(stateHistory.fromPos, sql.placeholder("from")),
+          lte(stateHistory.fromPos, sql.placeholder("to")),
+          or(isNull(stateHistory.toPos), gt(stateHistory.toPos, sql.placeholder("to"))),
+        ),
+      )
+      .prepare(),
+  );
+
   return {
     currentEventId(roomId: string, type: string, stateKey: string): string | undefined {
       return (currentOne().get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId;
@@ -132,17 +168,22 @@ export function createStateStore(db: Db) {
         .where(eq(currentState.roomId, roomId))
         .all();
     },
-    /** The current state events of one type in a room (by the primary key: no member rows are read). */
-    currentOfType(roomId: string, type: string): StateEntry[] {
-      return db
-        .select({ type: currentState.type, stateKey: currentState.stateKey, eventId: currentState.eventId })
-        .from(currentState)
-        .where(and(eq(currentState.roomId, roomId), eq(currentState.type, type)))
-        .all();
-    },
     /** The state event for (type, stateKey) in force after the event at `pos`. */
     eventIdAt(roomId: string, type: string, stateKey: string, pos: number): string | undefined {
       return (atOne().get({ roomId, type, stateKey, pos }) as { eventId: string } | undefined)?.eventId;
+    },
+    /** The `type` in the content of each room's m.room.create (null: none), for many rooms in one query. */
+    createTypes(roomIds: readonly string[]): { roomId: string; type: string | null }[] {
+      if (roomIds.length === 0) return [];
+      return createTypesStmt().all({ ids: JSON.stringify(roomIds) }) as { roomId: string; type: string | null }[];
+    },
+    /** The current state entries of one type in a room (all its state keys). */
+    currentOfType(roomId: string, type: string): StateEntry[] {
+      return currentOfTypeStmt().all({ roomId, type }) as StateEntry[];
+    },
+    /** State entries in force at `to` that were set after `from` (what changed in between, by the room/position index). */
+    changedBetween(roomId: string, from: number, to: number): StateEntry[] {
+      return changedStmt().all({ roomId, from, to }) as StateEntry[];
     },
     /** The whole state in force after the event at `pos`. */
     at(roomId: string, pos: number): StateEntry[] {

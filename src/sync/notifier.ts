@@ -103,3 +103,25 @@ export class Notifier implements Broadcaster {
     for (const wake of [...set]) wake(position);
   }
 }
+
+/**
+ * Resolves when a commit concerning `userId` wakes the broadcaster (with the
+ * position or typing serial it named), when `timeoutMs` passes or when the
+ * request is aborted (with 0): one wait of a long-poll (/sync and sliding sync).
+ * Registering happens synchronously, so a caller that built its answer in the
+ * same turn misses no commit.
+ */
+export function waitForChange(notifier: Broadcaster, userId: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const done = (position = 0) => {
+      unregister();
+      clearTimeout(timer);
+      signal.removeEventListener("abort", abort);
+      resolve(position);
+    };
+    const abort = () => done(0);
+    const unregister = notifier.wait(userId, done);
+    const timer = setTimeout(abort, Math.max(0, timeoutMs));
+    signal.addEventListener("abort", abort);
+  });
+}

@@ -55,7 +55,9 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
   let cursor = window.to;
   let exhausted = false;
   while (picked.length < limit && !exhausted) {
-    const batch = Math.max(limit - picked.length, 20);
+    // A few more rows than still needed, for events the filter or visibility drops
+    // (a small limit, as sliding sync's room lists use, reads only a few rows).
+    const batch = Math.max(limit - picked.length, Math.min(20, 2 * limit));
     const rows = hs.store.events.page(window.roomId, { fromPos: cursor + 1, dir: "b", limit: batch, toPos: window.from + 1 });
     if (rows.length < batch) exhausted = true;
     for (const row of rows) {
@@ -135,7 +137,7 @@ function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter:
  * ordering, which are joined or invited", never the user; "when no joined or
  * invited members are available, ... the banned and left users".
  */
-function roomSummary(hs: Homeserver, roomId: string, userId: string) {
+export function roomSummary(hs: Homeserver, roomId: string, userId: string) {
   const members = hs.store.state.members(roomId);
   const joined = members.filter((m) => m.membership === "join");
   const invited = members.filter((m) => m.membership === "invite");
@@ -163,7 +165,7 @@ function hasName(hs: Homeserver, roomId: string): boolean {
  * later). The later of m.read and m.read.private counts: both mark the user's
  * read-up-to point (spec: "Private read receipts").
  */
-function unreadCount(hs: Homeserver, roomId: string, userId: string, upTo: number): number {
+export function unreadCount(hs: Homeserver, roomId: string, userId: string, upTo: number): number {
   let readPos = 0;
   for (const type of ["m.read", "m.read.private"]) {
     const receipt = hs.store.receipts.get(roomId, type, userId, "");

@@ -14,12 +14,14 @@ export const SUPPORTED_SPEC_VERSIONS = [
 /**
  * Unstable features clients look for before using them (spec: GET /versions).
  * Element bootstraps cross-signing after registration only when it sees
- * org.matrix.e2e_cross_signing.
+ * org.matrix.e2e_cross_signing; matrix-rust-sdk clients (Element X) refuse a
+ * server without simplified sliding sync (MSC4186).
  */
 export const UNSTABLE_FEATURES: Record<string, boolean> = {
   "org.matrix.e2e_cross_signing": true,
   // Dehydrated devices, served under /_matrix/client/unstable/org.matrix.msc3814.v1.
   "org.matrix.msc3814": true,
+  "org.matrix.simplified_msc3575": true,
 };
 
 export const ROOM_VERSIONS = { default: "11", available: { "10": "stable", "11": "stable" } } as const;

@@ -7,6 +7,7 @@ import { MatrixError } from "../../http/errors";
 import { requireOwnAccount } from "../../sync/account-data";
 import { buildSync, type SyncRequest } from "../../sync/build";
 import { getFilter, resolveSyncFilter, uploadFilter } from "../../sync/filter";
+import { waitForChange } from "../../sync/notifier";
 import { parseSyncToken } from "../../sync/token";
 import { getPresence, setPresence } from "../../sync/presence";
 
@@ -22,17 +23,7 @@ async function syncWithTimeout(hs: Homeserver, requester: Requester, request: Sy
   const deadline = Date.now() + timeoutMs;
   let result = buildSync(hs, requester, request);
   while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        unregister();
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const unregister = hs.notifier.wait(requester.userId, done);
-      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-      signal.addEventListener("abort", done);
-    });
+    await waitForChange(hs.notifier, requester.userId, deadline - Date.now(), signal);
     result = buildSync(hs, requester, request);
   }
   return result.response;
