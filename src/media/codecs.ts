@@ -109,7 +109,7 @@ async function decodeWebp(bytes: Uint8Array): Promise<Rgba> {
 export async function encodeJpeg(image: Rgba, quality = 80): Promise<Uint8Array> {
   await jpegEncoder();
   const data = new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return new Uint8Array(await encodeJpegPixels({ width: image.width, height: image.height, data, colorSpace: "srgb" } as ImageData, { quality }));
+  return new Uint8Array(await encodeJpegPixels({ width: image.width, height: image.height, data, colorSpace: "srgb" } as Parameters<typeof encodeJpegPixels>[0], { quality }));
 }
 
 /** Thumbnails of everything else are PNG, which keeps transparency. */

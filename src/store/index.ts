@@ -8,6 +8,7 @@ import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
+import { createMediaStore } from "./media";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -33,6 +34,7 @@ export interface Store {
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
+  media: ReturnType<typeof createMediaStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -169,6 +171,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     toDevice,
     presence,
     keys,
+    media: createMediaStore(db, sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);
