@@ -39,6 +39,20 @@ export async function uploadMedia(hs: Homeserver, userId: string, content: Uploa
 }
 
 /**
+ * Content the server fetched itself (URL preview images): stored like an
+ * upload by `userId`. It counts towards their quota but is never refused by it.
+ */
+export async function storeFetchedMedia(hs: Homeserver, userId: string, bytes: Uint8Array, contentType: string): Promise<string> {
+  const stored = await hs.media.files.storeBytes(bytes);
+  const mediaId = newMediaId();
+  const now = Date.now();
+  hs.store.transaction(() =>
+    hs.store.media.insert({ mediaId, userId, createdTs: now, sha256: stored.sha256, size: stored.size, contentType, uploadName: null, uploadedTs: now }),
+  );
+  return mxcUri(hs.config.server_name, mediaId);
+}
+
+/**
  * POST /create: a media id whose content comes later. A user may hold only
  * `max_pending_uploads` of them at once (spec: 429 M_LIMIT_EXCEEDED).
  */
