@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { UserInteractiveAuth } from "./accounts/uia";
 import { ConfigError, type Config } from "./config";
 import { MediaFiles } from "./media/files";
-import { ThumbnailJobs } from "./media/jobs";
+import { Thumbnailer } from "./media/thumbnailer";
 import { UploadWaiters } from "./media/upload-waiters";
 import { NewerSchemaError } from "./store/migrations";
 import { RateLimiter } from "./http/rate-limit";
@@ -30,8 +30,8 @@ export interface Homeserver {
   /** Who is typing where (memory only). */
   typing: TypingTracker;
   log: Logger;
-  /** The media repository's files on disk, waiting downloads and thumbnail jobs. */
-  media: { files: MediaFiles; uploads: UploadWaiters; thumbnails: ThumbnailJobs };
+  /** The media repository's files on disk, waiting downloads and the thumbnail queue. */
+  media: { files: MediaFiles; uploads: UploadWaiters; thumbnails: Thumbnailer };
   /** Releases what the instance holds (the database). */
   close(): void;
 }
@@ -61,7 +61,7 @@ export async function openHomeserver(
     );
   }
   const signingKey = await loadOrCreateSigningKey(dataDir);
-  const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new ThumbnailJobs() };
+  const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new Thumbnailer() };
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });
   return {
@@ -78,6 +78,7 @@ export async function openHomeserver(
     close: () => {
       typing.close();
       media.uploads.close();
+      media.thumbnails.close();
       media.files.close();
       store.close();
     },

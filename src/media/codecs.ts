@@ -12,6 +12,7 @@ import { PNG } from "pngjs";
 import jpegDecoderWasm from "../../node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm" with { type: "file" };
 import jpegEncoderWasm from "../../node_modules/@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm" with { type: "file" };
 import webpDecoderWasm from "../../node_modules/@jsquash/webp/codec/dec/webp_dec.wasm" with { type: "file" };
+import { CorruptImageError } from "./corrupt-image";
 import type { ImageFormat } from "./image-probe";
 
 /** Pixels as 8-bit RGBA, row by row. */
@@ -21,8 +22,6 @@ export interface Rgba {
   data: Uint8Array;
 }
 
-/** The bytes are not a valid image of the format their header claims. */
-export class CorruptImageError extends Error {}
 
 /**
  * Decodes an image whose header has already been checked against the pixel

@@ -3,10 +3,10 @@
 // recorded in media_thumbnails, so each is made once.
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
-import { CorruptImageError, decodeImage, encodeJpeg, encodePng, type Rgba } from "./codecs";
+import type { Rgba } from "./codecs";
+import { CorruptImageError } from "./corrupt-image";
 import type { UploadedMedia } from "./download";
 import { probeImage, type ImageFormat, type ImageHeader } from "./image-probe";
-import { cropAndResize, resizeImage } from "./resize";
 
 export type ThumbnailMethod = "crop" | "scale";
 
@@ -85,22 +85,24 @@ export async function thumbnailOf(hs: Homeserver, media: UploadedMedia, request:
   if (cached && (await Bun.file(hs.media.files.path(cached.sha256)).exists())) return cached;
 
   const key = `${media.mediaId}/${preset.width}x${preset.height}/${preset.method}`;
-  return hs.media.thumbnails.run(key, async () => {
-    const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-    let image: Rgba;
+  return hs.media.thumbnails.once(key, async () => {
+    // Photographs stay JPEG; everything else becomes PNG, which keeps transparency (as Synapse does).
+    const output = header.format === "jpeg" ? "jpeg" : "png";
+    let encoded: Uint8Array;
     try {
-      image = await decodeImage(bytes, header.format, hs.config.media.max_image_pixels);
+      encoded = await hs.media.thumbnails.render({
+        bytes: new Uint8Array(await Bun.file(path).arrayBuffer()),
+        format: header.format,
+        maxPixels: hs.config.media.max_image_pixels,
+        target,
+        output,
+      });
     } catch (error) {
       if (error instanceof CorruptImageError) throw cannotThumbnail();
       throw error;
     }
-    const size = target ?? { width: image.width, height: image.height, crop: false };
-    const resized = size.crop ? cropAndResize(image, size.width, size.height) : resizeImage(image, size.width, size.height);
-    // Photographs stay JPEG; everything else becomes PNG, which keeps transparency (as Synapse does).
-    const contentType = header.format === "jpeg" ? "image/jpeg" : "image/png";
-    const encoded = header.format === "jpeg" ? await encodeJpeg(resized) : encodePng(resized);
     const stored = await hs.media.files.storeBytes(encoded);
-    const row = { mediaId: media.mediaId, ...preset, contentType, sha256: stored.sha256, size: stored.size };
+    const row = { mediaId: media.mediaId, ...preset, contentType: `image/${output}`, sha256: stored.sha256, size: stored.size };
     hs.store.transaction(() => hs.store.media.insertThumbnail(row));
     return row;
   });

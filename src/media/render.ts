@@ -1,0 +1,21 @@
+// One thumbnail from the bytes of an image: decode, shrink or cut, encode.
+// Pure (bytes in, bytes out), so that it can move to a worker thread unchanged.
+import { decodeImage, encodeJpeg, encodePng } from "./codecs";
+import type { ImageFormat } from "./image-probe";
+import { cropAndResize, resizeImage } from "./resize";
+
+export interface RenderJob {
+  bytes: Uint8Array;
+  format: ImageFormat;
+  maxPixels: number;
+  /** Output size; null keeps the decoded size (a static copy of an animated GIF). */
+  target: { width: number; height: number; crop: boolean } | null;
+  output: "jpeg" | "png";
+}
+
+export async function renderThumbnail(job: RenderJob): Promise<Uint8Array> {
+  const image = await decodeImage(job.bytes, job.format, job.maxPixels);
+  const size = job.target ?? { width: image.width, height: image.height, crop: false };
+  const resized = size.crop ? cropAndResize(image, size.width, size.height) : resizeImage(image, size.width, size.height);
+  return job.output === "jpeg" ? encodeJpeg(resized) : encodePng(resized);
+}
