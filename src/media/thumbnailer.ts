@@ -6,9 +6,22 @@
 // the measured cost and why not in a worker thread yet).
 import { renderThumbnail, type RenderJob } from "./render";
 
+/** Files remembered as undecodable, at most this many (forgotten all at once beyond). */
+const MAX_UNDECODABLE = 10_000;
+
 export class Thumbnailer {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly running = new Map<string, Promise<unknown>>();
+  private readonly undecodable = new Set<string>();
+
+  knownUndecodable(sha256: string): boolean {
+    return this.undecodable.has(sha256);
+  }
+
+  rememberUndecodable(sha256: string): void {
+    if (this.undecodable.size >= MAX_UNDECODABLE) this.undecodable.clear();
+    this.undecodable.add(sha256);
+  }
 
   /** Runs `work` after every job queued before it; a second call with a running key gets the first call's result. */
   once<T>(key: string, work: () => Promise<T>): Promise<T> {

@@ -51,8 +51,15 @@ export function createMediaStore(db: Db, sqlite: Database) {
         .where(and(eq(mediaThumbnails.mediaId, mediaId), eq(mediaThumbnails.width, width), eq(mediaThumbnails.height, height), eq(mediaThumbnails.method, method)))
         .get();
     },
+    /** Records a thumbnail, replacing the row of one whose file had gone missing. */
     insertThumbnail(row: ThumbnailRow): void {
-      db.insert(mediaThumbnails).values(row).onConflictDoNothing().run();
+      db.insert(mediaThumbnails)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [mediaThumbnails.mediaId, mediaThumbnails.width, mediaThumbnails.height, mediaThumbnails.method],
+          set: { contentType: row.contentType, sha256: row.sha256, size: row.size },
+        })
+        .run();
     },
     /** Uploaded media older than `beforeTs`, oldest first. */
     uploadedBefore(beforeTs: number): MediaRow[] {

@@ -406,6 +406,9 @@ describe("thumbnails", () => {
       const response = await thumbnail(mediaPath!, "width=8&height=8&method=crop");
       expect([type, response.status]).toEqual([type, 400]);
       expect(((await response.json()) as { errcode: string }).errcode).toBe("M_UNKNOWN");
+      // Asked again (other size), it is refused from memory of the failure, the same way.
+      const again = await thumbnail(mediaPath!, "width=300&height=200&method=scale");
+      expect([type, again.status]).toEqual([type, 400]);
     }
   });
 
