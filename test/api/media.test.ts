@@ -430,3 +430,33 @@ describe("thumbnails", () => {
     expect(await imageOf(response)).toEqual({ format: "png", width: 32, height: 32 });
   });
 });
+
+describe("media.serve_unauthenticated: false", () => {
+  test("the deprecated download and thumbnail are gone; the authenticated ones stay", async () => {
+    const strict = await startTestServer({ media: { serve_unauthenticated: false } });
+    try {
+      const user = await strict.register("dana");
+      const uploaded = await fetch(`${strict.baseUrl}/_matrix/media/v3/upload`, {
+        method: "POST",
+        body: "private",
+        headers: { authorization: `Bearer ${user.access_token}`, "content-type": "text/plain" },
+      });
+      const mediaPath = ((await uploaded.json()) as { content_uri: string }).content_uri.slice(6);
+      for (const path of [`/_matrix/media/v3/download/${mediaPath}`, `/_matrix/media/r0/download/${mediaPath}`, `/_matrix/media/v3/thumbnail/${mediaPath}?width=32&height=32`]) {
+        const response = await fetch(strict.baseUrl + path);
+        expect([path, response.status]).toEqual([path, 404]);
+        expect(((await response.json()) as { errcode: string }).errcode).toBe("M_UNRECOGNIZED");
+      }
+      const authed = await fetch(`${strict.baseUrl}/_matrix/client/v1/media/download/${mediaPath}`, { headers: { authorization: `Bearer ${user.access_token}` } });
+      expect(await authed.text()).toBe("private");
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  test("a request with the wrong method on a media path is 405", async () => {
+    const response = await raw("GET", "/_matrix/media/v3/upload", { token: alice.access_token });
+    expect(response.status).toBe(405);
+    expect(((await response.json()) as { errcode: string }).errcode).toBe("M_UNRECOGNIZED");
+  });
+});
