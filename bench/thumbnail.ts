@@ -1,7 +1,8 @@
 // Thumbnailing a 4000x3000 JPEG: time and peak memory.
 //
 //   bun run bench/thumbnail.ts                 # library: decode + resize + encode, each run in a fresh process
-//   bun run bench/thumbnail.ts --server        # through dist/homeserver: upload, then GET .../thumbnail 800x600
+//   bun run bench/thumbnail.ts --server        # through dist/homeserver: upload, then GET .../thumbnail 800x600,
+//                                              # pinging /versions meanwhile; RSS again once the worker idled out
 //   bun run bench/thumbnail.ts --runs 5 --binary dist/homeserver
 //
 // The picture is made here (a gradient with noise, JPEG quality 85, about 3-4 MB),
@@ -90,15 +91,32 @@ async function serverRuns(path: string, runs: number, binary: string | undefined
         await fetch(`${server.base}/_matrix/media/v3/upload`, { method: "POST", body: Bun.file(path), headers: { authorization: `Bearer ${token}`, "content-type": "image/jpeg" } })
       ).json()) as { content_uri: string };
       const t0 = performance.now();
-      const response = await fetch(`${server.base}/_matrix/client/v1/media/thumbnail/${uploaded.content_uri.slice(6)}?width=800&height=600&method=scale`, {
+      let done = false;
+      const thumbnail = fetch(`${server.base}/_matrix/client/v1/media/thumbnail/${uploaded.content_uri.slice(6)}?width=800&height=600&method=scale`, {
         headers: { authorization: `Bearer ${token}` },
-      });
+      }).finally(() => (done = true));
+      // Meanwhile: does the server still answer other requests? (Thumbnails are made in a worker thread.)
+      let slowestPing = 0;
+      while (!done) {
+        const p0 = performance.now();
+        await fetch(`${server.base}/_matrix/client/versions`);
+        slowestPing = Math.max(slowestPing, performance.now() - p0);
+        await Bun.sleep(10);
+      }
+      const response = await thumbnail;
       const bytes = await response.arrayBuffer();
       const elapsed = performance.now() - t0;
       if (response.status !== 200) throw new Error(`thumbnail: ${response.status}`);
       const memory = await memoryOf(server.proc.pid);
-      console.log(`run ${run + 1}: GET thumbnail 800x600 ${fmt(elapsed)} ms (${bytes.byteLength} bytes); server RSS ${fmt(memory.rss)} MiB, peak ${fmt(memory.peak)} MiB`);
+      console.log(
+        `run ${run + 1}: GET thumbnail 800x600 ${fmt(elapsed)} ms (${bytes.byteLength} bytes); slowest /versions meanwhile ${fmt(slowestPing)} ms; ` +
+          `server RSS ${fmt(memory.rss)} MiB, peak ${fmt(memory.peak)} MiB`,
+      );
     }
+    // The worker is ended after 30 s without work (src/media/thumbnailer.ts), returning its memory.
+    await Bun.sleep(35_000);
+    const idle = await memoryOf(server.proc.pid);
+    console.log(`35 s later (thumbnail worker stopped): server RSS ${fmt(idle.rss)} MiB`);
   } finally {
     await server.stop();
     rmSync(server.dataDir, { recursive: true, force: true });

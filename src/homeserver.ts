@@ -30,7 +30,7 @@ export interface Homeserver {
   /** Who is typing where (memory only). */
   typing: TypingTracker;
   log: Logger;
-  /** The media repository's files on disk, waiting downloads and the thumbnail queue. */
+  /** The media repository's files on disk, waiting downloads and the thumbnail worker. */
   media: { files: MediaFiles; uploads: UploadWaiters; thumbnails: Thumbnailer };
   /** Releases what the instance holds (the database). */
   close(): void;

@@ -1,5 +1,5 @@
 // One thumbnail from the bytes of an image: decode, shrink or cut, encode.
-// Pure (bytes in, bytes out), so that it can move to a worker thread unchanged.
+// Runs in the thumbnail worker (thumbnail-worker.ts); pure, bytes in and bytes out.
 import { decodeImage, encodeJpeg, encodePng } from "./codecs";
 import type { ImageFormat } from "./image-probe";
 import { cropAndResize, resizeImage } from "./resize";

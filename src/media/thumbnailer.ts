@@ -1,15 +1,31 @@
-// Makes thumbnails one at a time: decoding holds up to max_image_pixels x 4
-// bytes, and two decodes at once would double that. A thumbnail already being
-// made is not made twice; later requests share the first one's result.
-//
-// The work runs on the request thread (see docs/architecture.md, "Media", for
-// the measured cost and why not in a worker thread yet).
-import { renderThumbnail, type RenderJob } from "./render";
+// Hands thumbnail jobs to a worker thread (thumbnail-worker.ts), one at a time:
+// decoding holds up to max_image_pixels x 4 bytes, and two decodes at once would
+// double that. A thumbnail already being made is not made twice; later requests
+// share the first one's result. The worker starts with the first job and is
+// ended after IDLE_MS without work, which returns its memory.
+import { CorruptImageError } from "./corrupt-image";
+import type { RenderJob } from "./render";
+import type { WorkerReply } from "./thumbnail-worker";
 
+const IDLE_MS = 30_000;
 /** Files remembered as undecodable, at most this many (forgotten all at once beyond). */
 const MAX_UNDECODABLE = 10_000;
 
+/**
+ * The worker's module. Inside the executable (scripts/build.ts builds it in as
+ * an extra entry point) it is named by its path relative to the main entry's
+ * folder, src/; import.meta.url there still names the source tree, so the
+ * executable is recognised by its main module living in Bun's embedded file system.
+ */
+function workerSpecifier(): string {
+  return Bun.main.includes("/$bunfs/") ? "./media/thumbnail-worker.ts" : new URL("./thumbnail-worker.ts", import.meta.url).href;
+}
+
 export class Thumbnailer {
+  private worker: Worker | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
   private tail: Promise<unknown> = Promise.resolve();
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly undecodable = new Set<string>();
@@ -34,10 +50,55 @@ export class Thumbnailer {
     return tracked;
   }
 
-  /** Decodes, resizes and encodes; CorruptImageError when the image cannot be decoded. */
+  /** Decodes, resizes and encodes in the worker; CorruptImageError when the image cannot be decoded. */
   render(job: RenderJob): Promise<Uint8Array> {
-    return renderThumbnail(job);
+    const worker = this.ensureWorker();
+    clearTimeout(this.idleTimer);
+    const id = this.nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, ...job }, [job.bytes.buffer as ArrayBuffer]);
+    }).finally(() => {
+      if (this.pending.size === 0 && this.worker) this.idleTimer = setTimeout(() => this.stopWorker(), IDLE_MS);
+    });
   }
 
-  close(): void {}
+  close(): void {
+    clearTimeout(this.idleTimer);
+    this.stopWorker();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(workerSpecifier());
+    worker.onmessage = (message: MessageEvent<WorkerReply>) => {
+      const reply = message.data;
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.bytes);
+      else waiter.reject(reply.corrupt ? new CorruptImageError(reply.message) : new Error(reply.message));
+    };
+    worker.onerror = (event) => {
+      // A failed worker (e.g. out of memory) fails its jobs; the next job starts a new one.
+      this.failAll(new Error(`thumbnail worker failed: ${event.message}`));
+      if (this.worker === worker) this.worker = undefined;
+      // Terminated outside its own error callback (terminating from inside it crashed Bun).
+      setTimeout(() => worker.terminate(), 0);
+    };
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private stopWorker(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.failAll(new Error("thumbnail worker stopped"));
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
 }

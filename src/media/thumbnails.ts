@@ -61,9 +61,6 @@ export function choosePreset(width: number, height: number, method: ThumbnailMet
  */
 const FULL_SIZE: Preset = { width: 0, height: 0, method: "scale" };
 
-/** Above this many pixels, memory is collected right after a thumbnail is made. */
-const LARGE_IMAGE_PIXELS = 2_000_000;
-
 /** Bytes read to find an image's header: enough for JPEGs with large EXIF or ICC segments before the frame. */
 const HEADER_BYTES = 512 * 1024;
 
@@ -106,11 +103,6 @@ export async function thumbnailOf(hs: Homeserver, media: UploadedMedia, request:
       if (!(error instanceof CorruptImageError)) throw error;
       hs.media.thumbnails.rememberUndecodable(media.sha256);
       throw cannotThumbnail();
-    } finally {
-      // The decoded pixels (4 bytes each) are garbage now. Left to the collector's own pace,
-      // several large images' worth pile up (measured: 557 MiB after six 12-megapixel
-      // thumbnails, instead of a steady 340); a full collection costs far less than the decode.
-      if (header.width * header.height >= LARGE_IMAGE_PIXELS) Bun.gc(true);
     }
     const stored = await hs.media.files.storeBytes(encoded);
     const row = { mediaId: media.mediaId, ...preset, contentType: `image/${output}`, sha256: stored.sha256, size: stored.size };
