@@ -3,10 +3,9 @@
 // recorded in media_thumbnails, so each is made once.
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
-import type { Rgba } from "./codecs";
 import { CorruptImageError } from "./corrupt-image";
 import type { UploadedMedia } from "./download";
-import { probeImage, type ImageFormat, type ImageHeader } from "./image-probe";
+import { probeImage, type ImageFormat } from "./image-probe";
 
 export type ThumbnailMethod = "crop" | "scale";
 
@@ -119,7 +118,7 @@ export async function thumbnailOf(hs: Homeserver, media: UploadedMedia, request:
  *  - crop: the preset's aspect ratio, cut from the middle of the image, then
  *    shrunk to the preset size (or kept at the cut size when that is smaller).
  */
-export function targetSize(image: ImageHeader | Rgba, preset: Preset): { width: number; height: number; crop: boolean } | null {
+export function targetSize(image: { width: number; height: number }, preset: Preset): { width: number; height: number; crop: boolean } | null {
   if (preset.method === "scale") {
     const factor = Math.min(preset.width / image.width, preset.height / image.height);
     if (factor >= 1) return null;
