@@ -61,7 +61,7 @@ export async function openHomeserver(
     );
   }
   const signingKey = await loadOrCreateSigningKey(dataDir);
-  const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new Thumbnailer() };
+  const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new Thumbnailer(log) };
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });
   return {

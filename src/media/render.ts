@@ -5,7 +5,8 @@ import type { ImageFormat } from "./image-probe";
 import { cropAndResize, resizeImage } from "./resize";
 
 export interface RenderJob {
-  bytes: Uint8Array;
+  /** The image file (read here, so that its bytes never pass through the request thread). */
+  path: string;
   format: ImageFormat;
   maxPixels: number;
   /** Output size; null keeps the decoded size (a static copy of an animated GIF). */
@@ -14,7 +15,8 @@ export interface RenderJob {
 }
 
 export async function renderThumbnail(job: RenderJob): Promise<Uint8Array> {
-  const image = await decodeImage(job.bytes, job.format, job.maxPixels);
+  const bytes = new Uint8Array(await Bun.file(job.path).arrayBuffer());
+  const image = await decodeImage(bytes, job.format, job.maxPixels);
   const size = job.target ?? { width: image.width, height: image.height, crop: false };
   const resized = size.crop ? cropAndResize(image, size.width, size.height) : resizeImage(image, size.width, size.height);
   return job.output === "jpeg" ? encodeJpeg(resized) : encodePng(resized);

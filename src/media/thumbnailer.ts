@@ -6,6 +6,7 @@
 import { CorruptImageError } from "./corrupt-image";
 import type { RenderJob } from "./render";
 import type { WorkerReply } from "./thumbnail-worker";
+import type { Logger } from "../util/log";
 
 const IDLE_MS = 30_000;
 /** Files remembered as undecodable, at most this many (forgotten all at once beyond). */
@@ -21,8 +22,23 @@ function workerSpecifier(): string {
   return Bun.main.includes("/$bunfs/") ? "./media/thumbnail-worker.ts" : new URL("./thumbnail-worker.ts", import.meta.url).href;
 }
 
+/**
+ * The fallback when there is no worker: the same rendering on this thread. The
+ * codecs are imported only then, so that the request thread does not load them
+ * (pngjs pulls in node:zlib and node:stream) when the worker is there.
+ */
+async function renderHere(job: RenderJob): Promise<Uint8Array> {
+  const { renderThumbnail } = await import("./render");
+  return renderThumbnail(job);
+}
+
 export class Thumbnailer {
+  constructor(private readonly log?: Logger) {}
+
   private worker: Worker | undefined;
+  /** Set when the worker's module could not be loaded (an executable built without it): render here instead. */
+  private workerUnavailable = false;
+  private workerAnswered = false;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
@@ -51,13 +67,23 @@ export class Thumbnailer {
   }
 
   /** Decodes, resizes and encodes in the worker; CorruptImageError when the image cannot be decoded. */
-  render(job: RenderJob): Promise<Uint8Array> {
+  async render(job: RenderJob): Promise<Uint8Array> {
+    if (this.workerUnavailable) return renderHere(job);
+    try {
+      return await this.renderInWorker(job);
+    } catch (error) {
+      if (this.workerUnavailable) return renderHere(job);
+      throw error;
+    }
+  }
+
+  private renderInWorker(job: RenderJob): Promise<Uint8Array> {
     const worker = this.ensureWorker();
     clearTimeout(this.idleTimer);
     const id = this.nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, ...job }, [job.bytes.buffer as ArrayBuffer]);
+      worker.postMessage({ id, ...job });
     }).finally(() => {
       if (this.pending.size === 0 && this.worker) this.idleTimer = setTimeout(() => this.stopWorker(), IDLE_MS);
     });
@@ -72,6 +98,7 @@ export class Thumbnailer {
     if (this.worker) return this.worker;
     const worker = new Worker(workerSpecifier());
     worker.onmessage = (message: MessageEvent<WorkerReply>) => {
+      this.workerAnswered = true;
       const reply = message.data;
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -80,6 +107,11 @@ export class Thumbnailer {
       else waiter.reject(reply.corrupt ? new CorruptImageError(reply.message) : new Error(reply.message));
     };
     worker.onerror = (event) => {
+      // A worker that never answered could not load: from now on, render on this thread.
+      if (!this.workerAnswered && !this.workerUnavailable) {
+        this.workerUnavailable = true;
+        this.log?.warn(`thumbnail worker could not start (${event.message}); making thumbnails on the request thread`);
+      }
       // A failed worker (e.g. out of memory) fails its jobs; the next job starts a new one.
       this.failAll(new Error(`thumbnail worker failed: ${event.message}`));
       if (this.worker === worker) this.worker = undefined;

@@ -92,7 +92,7 @@ export async function thumbnailOf(hs: Homeserver, media: UploadedMedia, request:
     let encoded: Uint8Array;
     try {
       encoded = await hs.media.thumbnails.render({
-        bytes: new Uint8Array(await Bun.file(path).arrayBuffer()),
+        path,
         format: header.format,
         maxPixels: hs.config.media.max_image_pixels,
         target,
