@@ -73,7 +73,7 @@ export const ConfigSchema = Type.Object(
           description: "Images with more pixels (width x height) are not thumbnailed, so that decoding cannot exhaust memory",
         }),
         serve_unauthenticated: Type.Boolean({
-          description: "Also serve the deprecated unauthenticated /_matrix/media/v3/download, thumbnail and config endpoints",
+          description: "Also serve the deprecated unauthenticated /_matrix/media/v3 (and r0) download and thumbnail endpoints",
         }),
         pending_upload_lifetime_ms: Type.Integer({
           minimum: 1000,
