@@ -23,6 +23,7 @@ COPY tsconfig.json ./
 COPY schema ./schema
 COPY src ./src
 
+# src/media/thumbnail-worker.ts is the thumbnail worker thread's entry point.
 # TARGETARCH is set by BuildKit (docker buildx, Docker 23+); without it the
 # binary is built for the build machine.
 ARG TARGETARCH
@@ -32,7 +33,7 @@ RUN case "${TARGETARCH}" in \
       "") target="" ;; \
       *) echo "unsupported architecture: ${TARGETARCH}" >&2; exit 1 ;; \
     esac \
- && bun build src/main.ts --compile --minify --sourcemap ${target} --outfile /out/homeserver
+ && bun build src/main.ts src/media/thumbnail-worker.ts --compile --minify --sourcemap ${target} --outfile /out/homeserver
 
 # ---- runtime: glibc, the binary, a non-root user, /data ----------------------
 FROM debian:bookworm-slim

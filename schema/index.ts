@@ -5,3 +5,4 @@ export * from "./keys";
 export * from "./reports";
 export * from "./openid";
 export * from "./relations";
+export * from "./media";

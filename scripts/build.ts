@@ -14,6 +14,7 @@ for (const { target, outfile } of targets) {
   if (only === "native" && target) continue;
   const targetFlag = target ? [`--target=${target}`] : [];
   // --bytecode: JavaScriptCore bytecode compiled ahead of time, for a faster start.
-  await $`bun build src/main.ts src/store/checkpointer.ts --compile --minify --bytecode --sourcemap ${targetFlag} --outfile ${outfile}`;
+  // Worker threads are extra entry points: the WAL checkpointer and the thumbnail maker.
+  await $`bun build src/main.ts src/store/checkpointer.ts src/media/thumbnail-worker.ts --compile --minify --bytecode --sourcemap ${targetFlag} --outfile ${outfile}`;
   console.log(`built ${outfile}`);
 }

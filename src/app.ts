@@ -16,6 +16,7 @@ import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
 import { backupApi } from "./api/client/backup";
 import { dehydratedDeviceApi } from "./api/client/dehydrated-device";
+import { authenticatedMediaApi, legacyMediaApi, mediaCreateApi, mediaUploadApi, takesRawBody } from "./api/client/media";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { relationsApi } from "./api/client/relations";
 import { searchApi } from "./api/client/search";
@@ -45,6 +46,8 @@ const CLIENT_V1_PREFIX = "/_matrix/client/v1";
  * registering every route twice, an r0 request is answered as its v3 twin.
  */
 const LEGACY_PREFIX = "/_matrix/client/r0/";
+/** What an upload route gets as its parsed body: nothing; the request's body stream is left unread. */
+const RAW_BODY = Object.freeze({});
 
 export function buildApp(hs: Homeserver) {
   const routes: { method: string; path: string }[] = [];
@@ -65,7 +68,8 @@ export function buildApp(hs: Homeserver) {
         return dispatch(rewritten);
       }
     })
-    .onParse({ as: "global" }, ({ request }) => parseJsonObjectBody(request, hs.config.max_request_body_bytes))
+    // Uploads stream their body to disk themselves (api/client/media.ts); every other body is JSON.
+    .onParse({ as: "global" }, ({ request, path }) => (takesRawBody(path) ? RAW_BODY : parseJsonObjectBody(request, hs.config.max_request_body_bytes)))
     .use(errorHandler(hs, () => routes))
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))
@@ -104,7 +108,12 @@ export function buildApp(hs: Homeserver) {
     .use(roomInitialSyncApi(hs, prefix))
     .use(spacesApi(hs, CLIENT_V1_PREFIX))
     .use(searchApi(hs, prefix))
-    .use(backupApi(hs, prefix));
+    .use(backupApi(hs, prefix))
+    .use(authenticatedMediaApi(hs))
+    .use(mediaCreateApi(hs))
+    .use(mediaUploadApi(hs, "v3"))
+    .use(mediaUploadApi(hs, "r0"));
+  if (hs.config.media.serve_unauthenticated) app.use(legacyMediaApi(hs, "v3")).use(legacyMediaApi(hs, "r0"));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -85,6 +85,38 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     log_level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")]),
+    media: Type.Object(
+      {
+        max_upload_bytes: Type.Integer({ minimum: 1, description: "Largest file a user can upload (m.upload.size)" }),
+        user_quota_bytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+          description: "Total bytes each user may have uploaded (null: no quota)",
+        }),
+        max_image_pixels: Type.Integer({
+          minimum: 1,
+          description: "Images with more pixels (width x height) are not thumbnailed, so that decoding cannot exhaust memory",
+        }),
+        serve_unauthenticated: Type.Boolean({
+          description: "Also serve the deprecated unauthenticated /_matrix/media/v3 (and r0) download and thumbnail endpoints",
+        }),
+        pending_upload_lifetime_ms: Type.Integer({
+          minimum: 1000,
+          description: "How long an mxc:// URI from /_matrix/media/v1/create waits for its content",
+        }),
+        max_pending_uploads: Type.Integer({ minimum: 1, description: "Created but not yet uploaded mxc:// URIs a user may hold" }),
+        url_preview: Type.Object(
+          {
+            enabled: Type.Boolean({ description: "Fetch URLs for /preview_url (off: the endpoint answers 403 M_FORBIDDEN)" }),
+            allow_private_addresses: Type.Boolean({
+              description: "Let previews fetch private, loopback and link-local addresses (only for testing)",
+            }),
+            max_bytes: Type.Integer({ minimum: 1024, description: "Largest page or image fetched for a preview" }),
+            timeout_ms: Type.Integer({ minimum: 100, description: "Time limit for fetching one URL" }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
     rate_limits: Type.Object(
       {
         enabled: Type.Boolean({ description: "Turn every rate limit on or off" }),
@@ -126,6 +158,18 @@ export const DEFAULT_CONFIG: Config = {
   user_directory: { search_all_users: false },
   turn: { uris: [], shared_secret: null, username: null, password: null, user_lifetime_ms: 60 * 60 * 1000 },
   log_level: "info",
+  media: {
+    // Synapse's default.
+    max_upload_bytes: 50 * 1024 * 1024,
+    user_quota_bytes: null,
+    // Synapse's default max_image_pixels; about 130 MB of RGBA while decoding.
+    max_image_pixels: 32_000_000,
+    serve_unauthenticated: true,
+    // The spec's recommended default (POST /_matrix/media/v1/create).
+    pending_upload_lifetime_ms: 24 * 60 * 60 * 1000,
+    max_pending_uploads: 5,
+    url_preview: { enabled: false, allow_private_addresses: false, max_bytes: 10 * 1024 * 1024, timeout_ms: 10_000 },
+  },
   rate_limits: {
     enabled: true,
     login: { per_second: 0.5, burst: 10 },

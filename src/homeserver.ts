@@ -4,6 +4,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { UserInteractiveAuth } from "./accounts/uia";
 import { ConfigError, type Config } from "./config";
+import { MediaFiles } from "./media/files";
+import { Thumbnailer } from "./media/thumbnailer";
+import { UploadWaiters } from "./media/upload-waiters";
 import { NewerSchemaError } from "./store/migrations";
 import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
@@ -27,6 +30,8 @@ export interface Homeserver {
   /** Who is typing where (memory only). */
   typing: TypingTracker;
   log: Logger;
+  /** The media repository's files on disk, waiting downloads and the thumbnail worker. */
+  media: { files: MediaFiles; uploads: UploadWaiters; thumbnails: Thumbnailer };
   /** Releases what the instance holds (the database). */
   close(): void;
 }
@@ -56,6 +61,7 @@ export async function openHomeserver(
     );
   }
   const signingKey = await loadOrCreateSigningKey(dataDir);
+  const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new Thumbnailer(log) };
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });
   return {
@@ -68,8 +74,12 @@ export async function openHomeserver(
     notifier,
     typing,
     log,
+    media,
     close: () => {
       typing.close();
+      media.uploads.close();
+      media.thumbnails.close();
+      media.files.close();
       store.close();
     },
   };

@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
-// Command line: serve, register-user, registration-token, generate-config, version.
+// Command line: serve, register-user, registration-token, media, generate-config, version.
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { createRegistrationToken } from "./accounts/admin";
 import { createAccount } from "./accounts/registration";
 import { ConfigError, generateConfigText, loadConfig, type ServeFlags } from "./config";
+import { purgeMedia } from "./media/purge";
 import { openHomeserver } from "./homeserver";
 import { MatrixError } from "./http/errors";
 import { startServer } from "./server";
@@ -19,6 +20,7 @@ Usage:
   homeserver register-user [--config FILE] [--data-dir DIR] --username U --password P [--admin]
   homeserver registration-token create [--config FILE] [--data-dir DIR] [--uses N] [--expires-in-days D]
   homeserver registration-token list [--config FILE] [--data-dir DIR]
+  homeserver media purge --older-than-days N [--include-referenced] [--dry-run] [--config FILE] [--data-dir DIR]
   homeserver generate-config
   homeserver version
 `;
@@ -139,6 +141,37 @@ async function registrationToken(args: string[]): Promise<void> {
   }
 }
 
+/**
+ * `media purge`: removes media uploaded more than N days ago that no event and
+ * no avatar references (all of it with --include-referenced), expired /create
+ * URIs and files no row names. Safe while the server runs.
+ */
+async function media(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { ...COMMON_OPTIONS, "older-than-days": { type: "string" }, "include-referenced": { type: "boolean" }, "dry-run": { type: "boolean" } },
+  });
+  if (values.help || action !== "purge") return void console.log(USAGE);
+  const days = Number(values["older-than-days"]);
+  if (values["older-than-days"] === undefined || !(days >= 0)) throw new UsageError("media purge needs --older-than-days N (N >= 0)");
+  const hs = await openOffline(values);
+  try {
+    const dryRun = values["dry-run"] ?? false;
+    const report = await purgeMedia(hs, { olderThanDays: days, includeReferenced: values["include-referenced"] ?? false, dryRun });
+    for (const mediaId of report.mediaIds) console.log(`mxc://${hs.config.server_name}/${mediaId}`);
+    console.log(
+      `${dryRun ? "would remove" : "removed"} ${report.mediaIds.length} media (${report.bytes} bytes), ` +
+        `${report.expiredPending} expired pending uploads${dryRun ? "" : `, ${report.orphanFiles} orphan files`}`,
+    );
+    if (report.encryptedRoomsExist && !values["include-referenced"]) {
+      console.error("note: encrypted rooms exist; media referenced only from encrypted messages counts as unreferenced");
+    }
+  } finally {
+    hs.close();
+  }
+}
+
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
@@ -150,6 +183,8 @@ async function main(argv: string[]): Promise<void> {
       return registerUser(args);
     case "registration-token":
       return registrationToken(args);
+    case "media":
+      return media(args);
     case "generate-config":
       return void process.stdout.write(generateConfigText());
     case "version":

@@ -41,7 +41,8 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     // Long-polling /sync holds a request open for the client's timeout (commonly 30 s).
     idleTimeout: 255,
     // Bun's own cap stays above every configured limit so that the handlers answer M_TOO_LARGE themselves.
-    maxRequestBodySize: Math.max(config.max_request_body_bytes * 2, 64 * 1024 * 1024),
+    // Uploads are counted as they stream, so the cap need only exceed the upload limit.
+    maxRequestBodySize: Math.max(config.max_request_body_bytes * 2, config.media.max_upload_bytes + 1024 * 1024, 64 * 1024 * 1024),
     fetch: async (request) => {
       const response = await handle(request);
       try {
@@ -65,6 +66,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
       (stopped ??= (async () => {
         // Long-polling syncs answer now; then in-flight requests finish and the database closes.
         hs.notifier.shutdown();
+        hs.media.uploads.close();
         await server.stop();
         hs.close();
       })()),

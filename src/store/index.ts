@@ -16,6 +16,7 @@ import { createRelationsStore } from "./relations";
 import { createSearchStore } from "./search";
 import { createBackupStore } from "./backup";
 import { createDehydratedDevicesStore } from "./dehydrated-devices";
+import { createMediaStore } from "./media";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -49,6 +50,7 @@ export interface Store {
   search: ReturnType<typeof createSearchStore>;
   backup: ReturnType<typeof createBackupStore>;
   dehydratedDevices: ReturnType<typeof createDehydratedDevicesStore>;
+  media: ReturnType<typeof createMediaStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -194,6 +196,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     search: createSearchStore(sqlite),
     backup: createBackupStore(db),
     dehydratedDevices: createDehydratedDevicesStore(db),
+    media: createMediaStore(db, sqlite),
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

@@ -13,6 +13,7 @@ import crossSigningBackup from "../../schema/migrations/0007_e2ee_cross_signing_
 import directory from "../../schema/migrations/0008_directory.sql" with { type: "text" };
 import relations from "../../schema/migrations/0009_relations.sql" with { type: "text" };
 import search from "../../schema/migrations/0010_search.sql" with { type: "text" };
+import media from "../../schema/migrations/0011_media.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0008_directory", sql: directory },
   { name: "0009_relations", sql: relations },
   { name: "0010_search", sql: search },
+  { name: "0011_media", sql: media },
 ];
 
 export function migrate(sqlite: Database): void {
