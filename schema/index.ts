@@ -2,3 +2,4 @@ export * from "./accounts";
 export * from "./rooms";
 export * from "./sync";
 export * from "./keys";
+export * from "./push";

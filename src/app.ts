@@ -12,6 +12,7 @@ import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
 import { userDataApi } from "./api/client/user-data";
 import { keysApi } from "./api/client/keys";
+import { pushApi } from "./api/client/push";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { serverKeysApi } from "./api/federation/server-keys";
 import type { Homeserver } from "./homeserver";
@@ -65,7 +66,8 @@ export function buildApp(hs: Homeserver) {
     .use(profileApi(hs, prefix))
     .use(syncApi(hs, prefix))
     .use(userDataApi(hs, prefix))
-    .use(keysApi(hs, prefix));
+    .use(keysApi(hs, prefix))
+    .use(pushApi(hs, prefix));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);
   return app;

@@ -62,6 +62,16 @@ export const ConfigSchema = Type.Object(
       description: "Trust X-Forwarded-For for the client address (only behind your own reverse proxy)",
     }),
     log_level: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")]),
+    push: Type.Object(
+      {
+        extra_ca_file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          description: "PEM file of a CA certificate to trust, besides the system's, when calling push gateways over HTTPS",
+        }),
+        max_attempts: Type.Integer({ minimum: 1, description: "Attempts to deliver one notification to a push gateway before giving up" }),
+        retry_initial_ms: Type.Integer({ minimum: 1, description: "Wait before the first retry; each later retry waits twice as long" }),
+      },
+      { additionalProperties: false },
+    ),
     rate_limits: Type.Object(
       {
         enabled: Type.Boolean({ description: "Turn every rate limit on or off" }),
@@ -101,6 +111,7 @@ export const DEFAULT_CONFIG: Config = {
   presence_enabled: true,
   x_forwarded: false,
   log_level: "info",
+  push: { extra_ca_file: null, max_attempts: 6, retry_initial_ms: 1000 },
   rate_limits: {
     enabled: true,
     login: { per_second: 0.5, burst: 10 },

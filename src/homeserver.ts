@@ -9,6 +9,7 @@ import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
 import { Notifier, type Broadcaster } from "./sync/notifier";
 import { createTypingTracker, type TypingTracker } from "./sync/typing";
+import { createPushDelivery, type PushDelivery } from "./push/delivery";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
 import { randomString } from "./util/secrets";
@@ -27,6 +28,8 @@ export interface Homeserver {
   /** Who is typing where (memory only). */
   typing: TypingTracker;
   log: Logger;
+  /** Sends notifications to push gateways after commit. */
+  pushDelivery: PushDelivery;
   /** Releases what the instance holds (the database). */
   close(): void;
 }
@@ -58,7 +61,7 @@ export async function openHomeserver(
   const signingKey = await loadOrCreateSigningKey(dataDir);
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });
-  return {
+  const hs: Homeserver = {
     instanceId: randomString(8),
     config,
     store,
@@ -68,9 +71,13 @@ export async function openHomeserver(
     notifier,
     typing,
     log,
+    pushDelivery: undefined as unknown as PushDelivery,
     close: () => {
+      hs.pushDelivery.close();
       typing.close();
       store.close();
     },
   };
+  hs.pushDelivery = createPushDelivery(hs);
+  return hs;
 }

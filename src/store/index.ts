@@ -8,6 +8,7 @@ import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
 import { createKeysStore } from "./keys";
+import { createPushActionsStore, createPushersStore } from "./push";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -33,6 +34,8 @@ export interface Store {
   toDevice: ReturnType<typeof createToDeviceStore>;
   presence: ReturnType<typeof createPresenceStore>;
   keys: ReturnType<typeof createKeysStore>;
+  pushActions: ReturnType<typeof createPushActionsStore>;
+  pushers: ReturnType<typeof createPushersStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -61,18 +64,20 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     checkpointer.unref();
   }
   const state = createStateStore(db);
-  const events = createEventsStore(db, sqlite);
+  const events = createEventsStore(db);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
+  const pushActions = createPushActionsStore(db, sqlite);
+  const pushers = createPushersStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, pushActions, pushers]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -169,6 +174,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     toDevice,
     presence,
     keys,
+    pushActions,
+    pushers,
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

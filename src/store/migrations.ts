@@ -10,6 +10,7 @@ import streamMark from "../../schema/migrations/0004_stream_mark.sql" with { typ
 import eventsCover from "../../schema/migrations/0005_events_cover.sql" with { type: "text" };
 import keys from "../../schema/migrations/0006_keys.sql" with { type: "text" };
 import crossSigningBackup from "../../schema/migrations/0007_e2ee_cross_signing_backup.sql" with { type: "text" };
+import push from "../../schema/migrations/0008_push.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0005_events_cover", sql: eventsCover },
   { name: "0006_keys", sql: keys },
   { name: "0007_e2ee_cross_signing_backup", sql: crossSigningBackup },
+  { name: "0008_push", sql: push },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -1,0 +1,28 @@
+CREATE TABLE `event_push_actions` (
+	`user_id` text NOT NULL,
+	`stream_pos` integer NOT NULL,
+	`room_id` text NOT NULL,
+	`event_id` text NOT NULL,
+	`thread_id` text NOT NULL,
+	`highlight` integer NOT NULL,
+	`actions` text NOT NULL,
+	`ts` integer NOT NULL,
+	PRIMARY KEY(`user_id`, `stream_pos`)
+);
+--> statement-breakpoint
+CREATE INDEX `event_push_actions_room` ON `event_push_actions` (`user_id`,`room_id`,`stream_pos`,`thread_id`,`highlight`);--> statement-breakpoint
+CREATE TABLE `pushers` (
+	`user_id` text NOT NULL,
+	`app_id` text NOT NULL,
+	`pushkey` text NOT NULL,
+	`kind` text NOT NULL,
+	`app_display_name` text NOT NULL,
+	`device_display_name` text NOT NULL,
+	`profile_tag` text,
+	`lang` text NOT NULL,
+	`data` text NOT NULL,
+	`pushkey_ts` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `pushers_key` ON `pushers` (`app_id`,`pushkey`,`user_id`);--> statement-breakpoint
+CREATE INDEX `pushers_user` ON `pushers` (`user_id`);
