@@ -1,4 +1,5 @@
 CREATE TABLE `event_push_actions` (
+	`id` integer PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,
 	`stream_pos` integer NOT NULL,
 	`room_id` text NOT NULL,
@@ -6,11 +7,10 @@ CREATE TABLE `event_push_actions` (
 	`thread_id` text NOT NULL,
 	`highlight` integer NOT NULL,
 	`actions` text NOT NULL,
-	`ts` integer NOT NULL,
-	PRIMARY KEY(`user_id`, `stream_pos`)
+	`ts` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `event_push_actions_room` ON `event_push_actions` (`user_id`,`room_id`,`stream_pos`,`thread_id`,`highlight`);--> statement-breakpoint
+CREATE INDEX `event_push_actions_user` ON `event_push_actions` (`user_id`,`room_id`,`stream_pos`,`thread_id`,`highlight`);--> statement-breakpoint
 CREATE TABLE `pushers` (
 	`user_id` text NOT NULL,
 	`app_id` text NOT NULL,

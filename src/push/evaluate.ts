@@ -13,6 +13,22 @@ export interface RoomFacts {
   displayName(userId: string): string | undefined;
 }
 
+/**
+ * Conditions that read only the event (not the user) get a small number, the
+ * same for every user's copy of the condition, so that an EventView can keep
+ * their results in an array.
+ */
+const conditionIds = new Map<string, number>();
+function conditionId(key: string): number {
+  let id = conditionIds.get(key);
+  if (id === undefined) {
+    // Unbounded growth would come only from clients inventing endless distinct conditions.
+    if (conditionIds.size > 100_000) return Number.MAX_SAFE_INTEGER;
+    conditionIds.set(key, (id = conditionIds.size));
+  }
+  return id;
+}
+
 /** One event as the rules see it: property lookups are memoised for all members. */
 export class EventView {
   private readonly properties = new Map<string, unknown>();
@@ -24,6 +40,21 @@ export class EventView {
   ) {
     this.encrypted = event.type === "m.room.encrypted";
     this.body = typeof event.content.body === "string" ? event.content.body : undefined;
+  }
+  /** Results by condition id (see conditionId): 0 not yet known, 1 true, 2 false. */
+  private readonly outcomes: Uint8Array = new Uint8Array(conditionIds.size + 64);
+  /**
+   * A condition's result for this event, computed once: most conditions (the
+   * event's type, msgtype, the room's size) are the same for every member, so
+   * a thousand members cost a thousand array reads, not a thousand regex runs.
+   */
+  once(id: number, test: (view: EventView) => boolean): boolean {
+    if (id >= this.outcomes.length) return test(this);
+    const known = this.outcomes[id]!;
+    if (known !== 0) return known === 1;
+    const result = test(this);
+    this.outcomes[id] = result ? 1 : 2;
+    return result;
   }
   property(key: string): unknown {
     if (this.properties.has(key)) return this.properties.get(key);
@@ -44,8 +75,8 @@ export interface Outcome {
 }
 
 interface CompiledRule {
-  ruleId: string;
-  outcome: Outcome;
+  /** Shared by every event the rule decides: read it, do not change it. */
+  outcome: Outcome & { ruleId: string };
   matches(view: EventView): boolean;
 }
 
@@ -138,39 +169,46 @@ function compileCondition(condition: PushCondition, userId: string): (view: Even
     case "event_match": {
       if (key === undefined || typeof condition.pattern !== "string") return never;
       const regex = globRegex(condition.pattern, key === "content.body");
-      return (view) => {
+      const test = (view: EventView) => {
         const value = view.property(key);
         return typeof value === "string" && regex.test(value);
       };
+      // A condition naming the user (invite_for_me's state_key) is the user's own: nothing to share.
+      if (condition.pattern === userId) return test;
+      const memo = conditionId(`m\u0000${key}\u0000${condition.pattern}`);
+      return (view) => view.once(memo, test);
     }
-    case "event_property_is": {
-      if (key === undefined || !isScalar(condition.value)) return never;
-      const expected = condition.value;
-      return (view) => {
-        const value = view.property(key);
-        return value !== undefined && isScalar(value) && value === expected;
-      };
-    }
+    case "event_property_is":
     case "event_property_contains": {
       if (key === undefined || !isScalar(condition.value)) return never;
       const expected = condition.value;
-      return (view) => {
+      const contains = condition.kind === "event_property_contains";
+      const test = (view: EventView) => {
         const value = view.property(key);
-        return Array.isArray(value) && value.some((item) => isScalar(item) && item === expected);
+        if (contains) return Array.isArray(value) && value.some((item) => isScalar(item) && item === expected);
+        return value !== undefined && isScalar(value) && value === expected;
       };
+      // is_user_mention names the user: nothing to share.
+      if (expected === userId) return test;
+      const memo = conditionId(`${condition.kind}\u0000${key}\u0000${JSON.stringify(expected)}`);
+      return (view) => view.once(memo, test);
     }
     case "contains_display_name":
       return (view) => {
         if (view.body === undefined || view.encrypted) return false;
         const name = view.room.displayName(userId);
-        return name !== undefined && name !== "" && literalRegex(name).test(view.body);
+        if (name === undefined || name === "") return false;
+        // Display names differ between members: nothing to share.
+        return literalRegex(name).test(view.body);
       };
     case "room_member_count": {
       const test = typeof condition.is === "string" ? memberCountTest(condition.is) : null;
       return test ? (view) => test(view.room.memberCount) : never;
     }
     case "sender_notification_permission":
-      return key === undefined ? never : (view) => view.room.senderMayNotify(key);
+      if (key === undefined) return never;
+      const memo = conditionId(`p\u0000${key}`);
+      return (view) => view.once(memo, (v) => v.room.senderMayNotify(key));
     default:
       return never;
   }
@@ -194,6 +232,7 @@ function compileRule(kind: RuleKind, rule: PushRule, userId: string): CompiledRu
   else if (kind === "content") {
     // Content rules match content.body; an encrypted event has none to match.
     const regex = typeof rule.pattern === "string" ? globRegex(rule.pattern, true) : null;
+    // Content patterns are mostly the users' own (their localparts): not shared between members.
     matches = (view) => regex !== null && view.body !== undefined && !view.encrypted && regex.test(view.body);
   } else {
     const tests = (rule.conditions ?? []).map((condition) => compileCondition(condition, userId));
@@ -202,7 +241,7 @@ function compileRule(kind: RuleKind, rule: PushRule, userId: string): CompiledRu
       return true;
     };
   }
-  return { ruleId: rule.rule_id, outcome: outcomeOf(rule.actions), matches };
+  return { outcome: { ...outcomeOf(rule.actions), ruleId: rule.rule_id }, matches };
 }
 
 /** Compiles a ruleset (already in priority order per kind) into one list. */
@@ -219,6 +258,6 @@ export function compileRuleset(userId: string, ruleset: Ruleset): CompiledRulese
  * actions for highest priority rule"); null when none matches.
  */
 export function evaluate(compiled: CompiledRuleset, view: EventView): (Outcome & { ruleId: string }) | null {
-  for (const rule of compiled.rules) if (rule.matches(view)) return { ...rule.outcome, ruleId: rule.ruleId };
+  for (const rule of compiled.rules) if (rule.matches(view)) return rule.outcome;
   return null;
 }

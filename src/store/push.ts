@@ -1,12 +1,12 @@
 // Repositories for push notifications: the push actions recorded for each
 // notified user and event, and pushers.
 import type { Database } from "bun:sqlite";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { eventPushActions, pushers } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
-export type PushActionRow = typeof eventPushActions.$inferSelect;
+export type PushActionRow = Omit<typeof eventPushActions.$inferSelect, "id">;
 export type PusherRow = typeof pushers.$inferSelect;
 
 /** Counting stops here: clients show "99+" long before, and an uncapped count would read a big backlog on every sync. */
@@ -50,7 +50,8 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     page(userId: string, before: number, limit: number, onlyHighlight: boolean): PushActionRow[] {
       const conditions = [eq(eventPushActions.userId, userId), lt(eventPushActions.streamPos, before)];
       if (onlyHighlight) conditions.push(eq(eventPushActions.highlight, true));
-      return db.select().from(eventPushActions).where(and(...conditions)).orderBy(desc(eventPushActions.streamPos)).limit(limit).all();
+      const { id: _id, ...columns } = getTableColumns(eventPushActions);
+      return db.select(columns).from(eventPushActions).where(and(...conditions)).orderBy(desc(eventPushActions.streamPos)).limit(limit).all();
     },
     dropCaches(): void {},
   };
