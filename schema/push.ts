@@ -1,21 +1,19 @@
 // Push notifications (spec: Client-Server API, "Push Notifications"). The user's
 // push rules are not here: they are the m.push_rules account data document
 // (schema/sync.ts account_data), the one copy clients and the evaluator read.
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * The outcome of the push rules for one user and one event that notifies them,
- * written in the event's transaction. Unread counts are the rows after the
- * user's read receipt; GET /notifications pages through them.
+ * written in the event's transaction; GET /notifications pages through them.
+ * Rows are appended in stream order and the index is by room and position, so
+ * that an event notifying a thousand members writes a few contiguous pages,
+ * not a page per member.
  */
 export const eventPushActions = sqliteTable(
   "event_push_actions",
   {
-    /**
-     * Rows are appended in stream order: a rowid key keeps the table's writes at
-     * its end, so that an event notifying a thousand members dirties few pages
-     * besides those of the one index below.
-     */
+    /** Increases with the stream position (rows are only appended); /notifications pages by it. */
     id: integer("id").primaryKey({ autoIncrement: false }),
     userId: text("user_id").notNull(),
     /** The event's position in the server-wide stream. */
@@ -29,8 +27,24 @@ export const eventPushActions = sqliteTable(
     actions: text("actions").notNull(),
     ts: integer("ts").notNull(),
   },
-  // Counting a room's unread notifications is a range scan of this index alone.
-  (table) => [index("event_push_actions_user").on(table.userId, table.roomId, table.streamPos, table.threadId, table.highlight)],
+  (table) => [index("event_push_actions_room").on(table.roomId, table.streamPos, table.userId, table.threadId, table.highlight)],
+);
+
+/**
+ * Unread notification counts per user, room and thread: raised with each event
+ * that notifies, recounted from event_push_actions when a read receipt moves.
+ * Keyed room first, so that one room's counters sit together.
+ */
+export const pushCounts = sqliteTable(
+  "push_counts",
+  {
+    roomId: text("room_id").notNull(),
+    userId: text("user_id").notNull(),
+    threadId: text("thread_id").notNull(),
+    notifications: integer("notifications").notNull(),
+    highlights: integer("highlights").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.roomId, table.userId, table.threadId] })],
 );
 
 /** Pushers (spec: pusher.yaml): unique per (app_id, pushkey, user). */

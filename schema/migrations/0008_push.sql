@@ -10,7 +10,16 @@ CREATE TABLE `event_push_actions` (
 	`ts` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `event_push_actions_user` ON `event_push_actions` (`user_id`,`room_id`,`stream_pos`,`thread_id`,`highlight`);--> statement-breakpoint
+CREATE INDEX `event_push_actions_room` ON `event_push_actions` (`room_id`,`stream_pos`,`user_id`,`thread_id`,`highlight`);--> statement-breakpoint
+CREATE TABLE `push_counts` (
+	`room_id` text NOT NULL,
+	`user_id` text NOT NULL,
+	`thread_id` text NOT NULL,
+	`notifications` integer NOT NULL,
+	`highlights` integer NOT NULL,
+	PRIMARY KEY(`room_id`, `user_id`, `thread_id`)
+);
+--> statement-breakpoint
 CREATE TABLE `pushers` (
 	`user_id` text NOT NULL,
 	`app_id` text NOT NULL,

@@ -1,8 +1,10 @@
 // Unread notification counts (spec: Client-Server API, "Receiving notifications",
-// "Marking notifications as read"): the recorded push actions after the user's
-// read position. The later of m.read and m.read.private counts; an unthreaded
-// receipt covers every thread, a threaded one (spec: "Threaded read receipts")
-// its own thread ("main" for the main timeline).
+// "Marking notifications as read"). Each notifying event raises a counter per
+// user, room and thread (push_counts); a read receipt recounts the user's
+// counters from the recorded push actions after it. The later of m.read and
+// m.read.private counts; an unthreaded receipt covers every thread, a threaded
+// one (spec: "Threaded read receipts") its own thread ("main" for the main
+// timeline).
 import type { Homeserver } from "../homeserver";
 
 export interface Counts {
@@ -23,20 +25,27 @@ export function readPosition(hs: Homeserver, roomId: string, userId: string, thr
 }
 
 /**
- * The room's counts up to `upTo`, per thread. Only threads with unread
- * notifications after the unthreaded receipt are looked at again with their
- * own receipts, so the usual room costs one index range scan.
+ * After a read receipt of `userId` in `roomId` moved (in the receipt's
+ * transaction): an unthreaded receipt recounts every thread, a threaded one
+ * its own. Each thread counts what follows the later of the unthreaded receipt
+ * and its own.
  */
-export function threadCounts(hs: Homeserver, roomId: string, userId: string, upTo: number): Map<string, Counts> {
+export function recountAfterReceipt(hs: Homeserver, roomId: string, userId: string, threadId: string): void {
+  const { pushActions } = hs.store;
   const base = readPosition(hs, roomId, userId, "");
-  const counts = new Map<string, Counts>();
-  for (const row of hs.store.pushActions.countsByThread(userId, roomId, base, upTo)) {
-    let { notifications, highlights } = row;
-    const own = readPosition(hs, roomId, userId, row.threadId);
-    if (own > base) ({ notifications, highlights } = hs.store.pushActions.countsOfThread(userId, roomId, row.threadId, own, upTo));
-    if (notifications > 0) counts.set(row.threadId, { notification_count: notifications, highlight_count: highlights });
+  if (threadId !== "") {
+    const from = Math.max(base, readPosition(hs, roomId, userId, threadId));
+    const counts = pushActions.countThreadAfter(userId, roomId, threadId, from);
+    pushActions.setCounts(userId, roomId, threadId, counts.notifications, counts.highlights);
+    return;
   }
-  return counts;
+  const fresh = new Map(pushActions.countAfter(userId, roomId, base).map((row) => [row.threadId, row]));
+  for (const { threadId: thread } of pushActions.counts(userId, roomId)) if (!fresh.has(thread)) pushActions.setCounts(userId, roomId, thread, 0, 0);
+  for (const [thread, row] of fresh) {
+    const own = readPosition(hs, roomId, userId, thread);
+    const counts = own > base ? pushActions.countThreadAfter(userId, roomId, thread, own) : row;
+    pushActions.setCounts(userId, roomId, thread, counts.notifications, counts.highlights);
+  }
 }
 
 /**
@@ -44,17 +53,16 @@ export function threadCounts(hs: Homeserver, roomId: string, userId: string, upT
  * `unread_thread_notifications` (spec: sync.yaml): then the room's counts are
  * those of the main timeline only.
  */
-export function unreadNotifications(hs: Homeserver, roomId: string, userId: string, upTo: number, perThread: boolean) {
-  const byThread = threadCounts(hs, roomId, userId, upTo);
+export function unreadNotifications(hs: Homeserver, roomId: string, userId: string, perThread: boolean) {
   const total: Counts = { notification_count: 0, highlight_count: 0 };
   const threads: Record<string, Counts> = {};
-  for (const [threadId, counts] of byThread) {
-    if (perThread && threadId !== MAIN_THREAD) {
-      threads[threadId] = counts;
+  for (const row of hs.store.pushActions.counts(userId, roomId)) {
+    if (perThread && row.threadId !== MAIN_THREAD) {
+      threads[row.threadId] = { notification_count: row.notifications, highlight_count: row.highlights };
       continue;
     }
-    total.notification_count += counts.notification_count;
-    total.highlight_count += counts.highlight_count;
+    total.notification_count += row.notifications;
+    total.highlight_count += row.highlights;
   }
   return perThread ? { unread_notifications: total, unread_thread_notifications: threads } : { unread_notifications: total };
 }

@@ -35,9 +35,8 @@ export function tweaksOf(actions: readonly unknown[]): Record<string, unknown> {
 /** Unread notifications of a user across their joined rooms (the gateway's counts.unread). */
 export function unreadTotal(hs: Homeserver, userId: string): number {
   let total = 0;
-  const upTo = hs.store.stream.current;
   for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) {
-    total += unreadNotifications(hs, roomId, userId, upTo, false).unread_notifications.notification_count;
+    total += unreadNotifications(hs, roomId, userId, false).unread_notifications.notification_count;
   }
   return total;
 }

@@ -1,5 +1,6 @@
 // GET /notifications (spec: notifications.yaml): the events a user was notified
-// about, newest first, paged by stream position.
+// about, newest first. The token is the position in event_push_actions where the
+// next page starts.
 import type { Homeserver } from "../homeserver";
 import { invalidParam } from "../http/errors";
 import { toClientEvent } from "../rooms/client-format";
@@ -17,7 +18,7 @@ export function listNotifications(hs: Homeserver, userId: string, query: { from?
   }
   const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
   // Only "highlight" is defined; other values filter nothing (as Synapse).
-  const rows = limit === 0 ? [] : hs.store.pushActions.page(userId, before, limit, query.only === "highlight");
+  const { rows, scannedTo } = limit === 0 ? { rows: [], scannedTo: 0 } : hs.store.pushActions.page(userId, before, limit, query.only === "highlight");
   // Read: at or before the read receipt of the room, or of the event's thread.
   const readPositions = new Map<string, number>();
   const readUpTo = (roomId: string, threadId: string) => {
@@ -39,6 +40,7 @@ export function listNotifications(hs: Homeserver, userId: string, query: { from?
       ts: row.ts,
     });
   }
-  const last = rows.at(-1);
-  return { notifications, ...(rows.length === limit && last ? { next_token: String(last.streamPos) } : {}) };
+  // More may follow: the page is full, or the look stopped before the start of the table.
+  const next = rows.length === limit ? rows.at(-1)!.id : scannedTo;
+  return { notifications, ...(next > 0 ? { next_token: String(next) } : {}) };
 }

@@ -1,16 +1,13 @@
 // Repositories for push notifications: the push actions recorded for each
 // notified user and event, and pushers.
 import type { Database } from "bun:sqlite";
-import { and, desc, eq, getTableColumns, lt, sql } from "drizzle-orm";
-import { eventPushActions, pushers } from "../../schema";
+import { and, eq, sql } from "drizzle-orm";
+import { type eventPushActions, pushers } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
 export type PushActionRow = Omit<typeof eventPushActions.$inferSelect, "id">;
 export type PusherRow = typeof pushers.$inferSelect;
-
-/** Counting stops here: clients show "99+" long before, and an uncapped count would read a big backlog on every sync. */
-export const NOTIFICATION_COUNT_CAP = 1000;
 
 export interface ThreadCounts {
   threadId: string;
@@ -18,40 +15,74 @@ export interface ThreadCounts {
   highlights: number;
 }
 
-/** `sqlite` serves the capped counts, which drizzle cannot express. */
+/**
+ * /notifications looks at most this many of the newest rows (everyone's) per
+ * page: a user with no notification among them gets a next_token to go on.
+ */
+export const NOTIFICATIONS_SCAN_LIMIT = 100_000;
+
+/** `sqlite` serves the upserts and scans drizzle cannot express. */
 export function createPushActionsStore(db: Db, sqlite: Database) {
   const insertStmt = lazy(() => sqlite.query(
     `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, highlight, actions, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
   ));
-  // Index-only range scans over event_push_actions_room.
-  const countByThread = lazy(() => sqlite.query(
-    `SELECT thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM (
-       SELECT thread_id, highlight FROM event_push_actions WHERE user_id = ?1 AND room_id = ?2 AND stream_pos > ?3 AND stream_pos <= ?4
-       LIMIT ${NOTIFICATION_COUNT_CAP}) GROUP BY thread_id`,
+  const raiseStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, 1, ?4)
+     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + 1, highlights = highlights + excluded.highlights`,
   ));
-  const countOneThread = lazy(() => sqlite.query(
-    `SELECT COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM (
-       SELECT highlight FROM event_push_actions WHERE user_id = ?1 AND room_id = ?2 AND stream_pos > ?3 AND stream_pos <= ?4 AND thread_id = ?5
-       LIMIT ${NOTIFICATION_COUNT_CAP})`,
+  const countsStmt = lazy(() => sqlite.query(
+    `SELECT thread_id AS threadId, notifications, highlights FROM push_counts WHERE room_id = ?1 AND user_id = ?2 AND notifications > 0`,
+  ));
+  // A range of the room's index, filtered by user: the rows after a read receipt.
+  const recountStmt = lazy(() => sqlite.query(
+    `SELECT thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM event_push_actions
+     WHERE room_id = ?1 AND stream_pos > ?3 AND user_id = ?2 GROUP BY thread_id`,
+  ));
+  const recountThreadStmt = lazy(() => sqlite.query(
+    `SELECT COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM event_push_actions
+     WHERE room_id = ?1 AND stream_pos > ?3 AND user_id = ?2 AND thread_id = ?4`,
+  ));
+  const setCountsStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = excluded.notifications, highlights = excluded.highlights`,
+  ));
+  const pageStmt = lazy(() => sqlite.query(
+    `SELECT id, user_id AS userId, stream_pos AS streamPos, room_id AS roomId, event_id AS eventId, thread_id AS threadId, highlight, actions, ts
+     FROM (SELECT * FROM event_push_actions WHERE id < ?2 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})
+     WHERE user_id = ?1 AND (?3 = 0 OR highlight = 1) ORDER BY id DESC LIMIT ?4`,
+  ));
+  const oldestScannedStmt = lazy(() => sqlite.query(
+    `SELECT MIN(id) AS id, COUNT(*) AS n FROM (SELECT id FROM event_push_actions WHERE id < ?1 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})`,
   ));
   return {
+    /** Records one notification and raises the user's count for the room and thread. */
     insert(row: PushActionRow): void {
       insertStmt().run(row.userId, row.streamPos, row.roomId, row.eventId, row.threadId, row.highlight ? 1 : 0, row.actions, row.ts);
+      raiseStmt().run(row.roomId, row.userId, row.threadId, row.highlight ? 1 : 0);
     },
-    /** Notifications of a user in a room in (after, upTo], per thread. */
-    countsByThread(userId: string, roomId: string, after: number, upTo: number): ThreadCounts[] {
-      return countByThread().all(userId, roomId, after, upTo) as ThreadCounts[];
+    /** The user's unread counts in a room, per thread (threads without any left out). */
+    counts(userId: string, roomId: string): ThreadCounts[] {
+      return countsStmt().all(roomId, userId) as ThreadCounts[];
     },
-    /** Notifications of one thread in (after, upTo]. */
-    countsOfThread(userId: string, roomId: string, threadId: string, after: number, upTo: number): Omit<ThreadCounts, "threadId"> {
-      return countOneThread().get(userId, roomId, after, upTo, threadId) as Omit<ThreadCounts, "threadId">;
+    /** Notifications of a user in a room after `after`, per thread (or of one thread). */
+    countAfter(userId: string, roomId: string, after: number): ThreadCounts[] {
+      return recountStmt().all(roomId, userId, after) as ThreadCounts[];
     },
-    /** A user's notifications, newest first, before stream position `before`. */
-    page(userId: string, before: number, limit: number, onlyHighlight: boolean): PushActionRow[] {
-      const conditions = [eq(eventPushActions.userId, userId), lt(eventPushActions.streamPos, before)];
-      if (onlyHighlight) conditions.push(eq(eventPushActions.highlight, true));
-      const { id: _id, ...columns } = getTableColumns(eventPushActions);
-      return db.select(columns).from(eventPushActions).where(and(...conditions)).orderBy(desc(eventPushActions.streamPos)).limit(limit).all();
+    countThreadAfter(userId: string, roomId: string, threadId: string, after: number): Omit<ThreadCounts, "threadId"> {
+      return recountThreadStmt().get(roomId, userId, after, threadId) as Omit<ThreadCounts, "threadId">;
+    },
+    setCounts(userId: string, roomId: string, threadId: string, notifications: number, highlights: number): void {
+      setCountsStmt().run(roomId, userId, threadId, notifications, highlights);
+    },
+    /**
+     * A user's notifications, newest first, among the rows before `beforeId`;
+     * `scannedTo` is where the look stopped (0: at the start of the table).
+     */
+    page(userId: string, beforeId: number, limit: number, onlyHighlight: boolean): { rows: (PushActionRow & { id: number })[]; scannedTo: number } {
+      const raw = pageStmt().all(userId, beforeId, onlyHighlight ? 1 : 0, limit) as (Omit<PushActionRow, "highlight"> & { id: number; highlight: number })[];
+      const rows = raw.map((row) => ({ ...row, highlight: row.highlight === 1 }));
+      const scanned = oldestScannedStmt().get(beforeId) as { id: number | null; n: number };
+      return { rows, scannedTo: scanned.n < NOTIFICATIONS_SCAN_LIMIT ? 0 : (scanned.id ?? 0) };
     },
     dropCaches(): void {},
   };

@@ -4,6 +4,7 @@ import { MatrixError, notFound } from "../http/errors";
 import { loadEvent } from "../rooms/room-state";
 import { requireVisibleEvent } from "../rooms/visibility";
 import { writeAccountData } from "./account-data";
+import { recountAfterReceipt } from "../push/counts";
 
 export const RECEIPT_TYPES = new Set(["m.read", "m.read.private", "m.fully_read"]);
 
@@ -29,6 +30,8 @@ export function sendReceipt(hs: Homeserver, userId: string, roomId: string, rece
   const streamPos = hs.store.transaction(() => {
     const pos = hs.store.stream.next();
     hs.store.receipts.put({ roomId, receiptType, userId, threadId: thread, eventId: event.eventId, ts: Date.now(), streamPos: pos });
+    // Notifications up to the receipt are read (spec: "Marking notifications as read").
+    recountAfterReceipt(hs, roomId, userId, thread);
     return pos;
   });
   // Private receipts concern only their owner; public ones every member.

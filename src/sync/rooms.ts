@@ -227,7 +227,7 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     const ephemeral = ephemeralEvents(hs, viewer.userId, window, typingSince).filter((event) => typeIncluded(filter.room?.ephemeral, event.type));
     section.ephemeral = { events: ephemeral };
     // Counts of the push rules' notifications after the read receipts (spec: "Receiving notifications").
-    Object.assign(section, unreadNotifications(hs, window.roomId, viewer.userId, window.to, timelineFilter?.unread_thread_notifications === true));
+    Object.assign(section, unreadNotifications(hs, window.roomId, viewer.userId, timelineFilter?.unread_thread_notifications === true));
   }
   const accountFrom = window.initial ? 0 : window.from;
   // A room seen afresh in an incremental sync needs its account data from the start.
