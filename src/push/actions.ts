@@ -8,7 +8,7 @@ import type { Pdu } from "../rooms/event-format";
 import { currentPowerLevels, loadEvent } from "../rooms/room-state";
 import { perInstance } from "../util/per-instance";
 import { MAIN_THREAD } from "./counts";
-import { EventView, evaluate, type RoomFacts } from "./evaluate";
+import { EventView, evaluate, type Outcome, type RoomFacts } from "./evaluate";
 import { compiledRules } from "./ruleset";
 
 /** Display names of a room's members, dropped whenever a member event is appended there. */
@@ -82,19 +82,24 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
     displayName: (userId) => roomDisplayNames(hs, roomId).get(userId),
   };
   const view = new EventView(pdu, facts);
-  let threadId: string | undefined;
   const notified: Notified[] = [];
-  const actionsJson = new Map<unknown[], string>();
+  // Members whose rules gave the same outcome (a shared object per rule) are recorded together.
+  const byOutcome = new Map<Outcome, string[]>();
   for (const userId of recipients(hs, pdu)) {
     // "Homeservers MUST NOT notify the Push Gateway for events that the user has sent themselves."
     if (userId === pdu.sender) continue;
     const outcome = evaluate(compiledRules(hs, userId), view);
     if (!outcome?.notify) continue;
-    threadId ??= threadOf(hs, pdu.content);
-    let json = actionsJson.get(outcome.actions);
-    if (json === undefined) actionsJson.set(outcome.actions, (json = JSON.stringify(outcome.actions)));
-    hs.store.pushActions.insert({ userId, streamPos, roomId, eventId, threadId, highlight: outcome.highlight, actions: json, ts: pdu.origin_server_ts });
+    const users = byOutcome.get(outcome);
+    if (users) users.push(userId);
+    else byOutcome.set(outcome, [userId]);
     notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
+  }
+  if (byOutcome.size === 0) return notified;
+  const threadId = threadOf(hs, pdu.content);
+  for (const [outcome, userIds] of byOutcome) {
+    const row = { streamPos, roomId, eventId, threadId, highlight: outcome.highlight, actions: JSON.stringify(outcome.actions), ts: pdu.origin_server_ts };
+    hs.store.pushActions.insert(userIds, row);
   }
   return notified;
 }

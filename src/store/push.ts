@@ -23,11 +23,13 @@ export const NOTIFICATIONS_SCAN_LIMIT = 100_000;
 
 /** `sqlite` serves the upserts and scans drizzle cannot express. */
 export function createPushActionsStore(db: Db, sqlite: Database) {
+  // The users come as one JSON array: a thousand members are one statement, not a thousand.
   const insertStmt = lazy(() => sqlite.query(
-    `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, highlight, actions, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+    `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, highlight, actions, ts)
+     SELECT value, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM json_each(?1)`,
   ));
   const raiseStmt = lazy(() => sqlite.query(
-    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, 1, ?4)
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) SELECT ?2, value, ?3, 1, ?4 FROM json_each(?1) WHERE true
      ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + 1, highlights = highlights + excluded.highlights`,
   ));
   const countsStmt = lazy(() => sqlite.query(
@@ -55,10 +57,12 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     `SELECT MIN(id) AS id, COUNT(*) AS n FROM (SELECT id FROM event_push_actions WHERE id < ?1 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})`,
   ));
   return {
-    /** Records one notification and raises the user's count for the room and thread. */
-    insert(row: PushActionRow): void {
-      insertStmt().run(row.userId, row.streamPos, row.roomId, row.eventId, row.threadId, row.highlight ? 1 : 0, row.actions, row.ts);
-      raiseStmt().run(row.roomId, row.userId, row.threadId, row.highlight ? 1 : 0);
+    /** Records one event's notification of `userIds` (same outcome) and raises their counts for the room and thread. */
+    insert(userIds: string[], row: Omit<PushActionRow, "userId">): void {
+      const users = JSON.stringify(userIds);
+      const highlight = row.highlight ? 1 : 0;
+      insertStmt().run(users, row.streamPos, row.roomId, row.eventId, row.threadId, highlight, row.actions, row.ts);
+      raiseStmt().run(users, row.roomId, row.threadId, highlight);
     },
     /** The user's unread counts in a room, per thread (threads without any left out). */
     counts(userId: string, roomId: string): ThreadCounts[] {
