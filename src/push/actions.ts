@@ -67,9 +67,14 @@ export interface Notified {
 }
 
 /** Evaluates every recipient's rules and records the notifying outcomes; returns who was notified. */
-export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number): Notified[] {
+export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number, replacesState: string | null): Notified[] {
   const roomId = pdu.room_id;
-  if (pdu.type === "m.room.member") forgetRoomMembers(hs, roomId);
+  if (pdu.type === "m.room.member") {
+    forgetRoomMembers(hs, roomId);
+    // Counts start at the join: what notified the user before (their invite) is not unread in the room.
+    const previous = replacesState ? loadEvent(hs, replacesState)?.pdu.content.membership : undefined;
+    if (pdu.content.membership === "join" && previous !== "join" && pdu.state_key !== undefined) hs.store.pushActions.clearCounts(pdu.state_key, roomId);
+  }
   let senderLevel: number | undefined;
   let powerLevels: ReturnType<typeof currentPowerLevels> | undefined;
   const facts: RoomFacts = {

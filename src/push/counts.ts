@@ -6,6 +6,7 @@
 // one (spec: "Threaded read receipts") its own thread ("main" for the main
 // timeline).
 import type { Homeserver } from "../homeserver";
+import { loadEvent } from "../rooms/room-state";
 
 export interface Counts {
   notification_count: number;
@@ -25,6 +26,22 @@ export function readPosition(hs: Homeserver, roomId: string, userId: string, thr
 }
 
 /**
+ * Stream position of the event that made the user a member this time: their
+ * member event, walked back over later join-to-join changes (display name,
+ * avatar). 0 when not joined.
+ */
+function joinedAt(hs: Homeserver, roomId: string, userId: string): number {
+  const id = hs.store.state.currentEventId(roomId, "m.room.member", userId);
+  let event = id ? loadEvent(hs, id) : undefined;
+  if (event?.pdu.content.membership !== "join") return 0;
+  for (let previous = event.row.replacesState ? loadEvent(hs, event.row.replacesState) : undefined; previous?.pdu.content.membership === "join"; ) {
+    event = previous;
+    previous = event.row.replacesState ? loadEvent(hs, event.row.replacesState) : undefined;
+  }
+  return event.row.streamPos;
+}
+
+/**
  * After a read receipt of `userId` in `roomId` moved (in the receipt's
  * transaction): an unthreaded receipt recounts every thread, a threaded one
  * its own. Each thread counts what follows the later of the unthreaded receipt
@@ -32,7 +49,8 @@ export function readPosition(hs: Homeserver, roomId: string, userId: string, thr
  */
 export function recountAfterReceipt(hs: Homeserver, roomId: string, userId: string, threadId: string): void {
   const { pushActions } = hs.store;
-  const base = readPosition(hs, roomId, userId, "");
+  // Nothing before the user's join counts (their invite, say), receipt or not (as Synapse).
+  const base = Math.max(readPosition(hs, roomId, userId, ""), joinedAt(hs, roomId, userId));
   if (threadId !== "") {
     const from = Math.max(base, readPosition(hs, roomId, userId, threadId));
     const counts = pushActions.countThreadAfter(userId, roomId, threadId, from);

@@ -122,7 +122,7 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
     if (event.txn) store.events.recordTransaction({ userId: event.sender, ...event.txn, eventId });
     if (event.type === "m.room.redaction" && event.redacts !== undefined) applyRedaction(hs, event.roomId, event.redacts, eventId);
     // Push rules for every member, in this transaction: the counts change with the event (spec: "Server behaviour").
-    const notified = recordPushActions(hs, eventId, pdu, streamPos);
+    const notified = recordPushActions(hs, eventId, pdu, streamPos, row.replacesState);
 
     // The joined members hear of every event; the target of a membership change
     // (invited, kicked, banned, leaving) hears of its own.

@@ -48,6 +48,7 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = excluded.notifications, highlights = excluded.highlights`,
   ));
+  const clearStmt = lazy(() => sqlite.query(`UPDATE push_counts SET notifications = 0, highlights = 0 WHERE room_id = ?1 AND user_id = ?2`));
   const pageStmt = lazy(() => sqlite.query(
     `SELECT id, user_id AS userId, stream_pos AS streamPos, room_id AS roomId, event_id AS eventId, thread_id AS threadId, highlight, actions, ts
      FROM (SELECT * FROM event_push_actions WHERE id < ?2 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})
@@ -74,6 +75,10 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     },
     countThreadAfter(userId: string, roomId: string, threadId: string, after: number): Omit<ThreadCounts, "threadId"> {
       return recountThreadStmt().get(roomId, userId, after, threadId) as Omit<ThreadCounts, "threadId">;
+    },
+    /** Zeroes a user's counts in a room (they joined: counting starts there). */
+    clearCounts(userId: string, roomId: string): void {
+      clearStmt().run(roomId, userId);
     },
     setCounts(userId: string, roomId: string, threadId: string, notifications: number, highlights: number): void {
       setCountsStmt().run(roomId, userId, threadId, notifications, highlights);

@@ -221,6 +221,21 @@ describe("GET /notifications", () => {
     expect(notification.actions).toEqual(["notify", { set_tweak: "sound", value: "default" }]);
   });
 
+  test("once the invitee joins, the invite no longer counts as unread in the room", async () => {
+    const [alice, bob] = [await newUser("alice"), await newUser("bob")];
+    const roomId = await createRoom(server, alice, { preset: "private_chat" });
+    await inviteUser(server, alice, roomId, bob.user_id);
+    await joinRoom(server, bob, roomId);
+    expect(await countsOf(bob, roomId)).toMatchObject({ notification_count: 0, highlight_count: 0 });
+    const message = await sendMessage(server, alice, roomId, "welcome");
+    await sendMessage(server, alice, roomId, "and hello");
+    // A display name change is a member event too: it resets nothing.
+    await ok(bob, "PUT", `${CLIENT}/profile/${enc(bob.user_id)}/displayname`, { displayname: "Bobby" });
+    expect(await countsOf(bob, roomId)).toMatchObject({ notification_count: 2 });
+    await receipt(bob, roomId, message);
+    expect(await countsOf(bob, roomId)).toMatchObject({ notification_count: 1 });
+  });
+
   test("bad from and limit are 400 M_INVALID_PARAM", async () => {
     const alice = await newUser("alice");
     expectError(await request(alice, "GET", `${CLIENT}/notifications?from=abc`), 400, "M_INVALID_PARAM");
