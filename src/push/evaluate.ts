@@ -193,14 +193,19 @@ function compileCondition(condition: PushCondition, userId: string): (view: Even
       const memo = conditionId(`${condition.kind}\u0000${key}\u0000${JSON.stringify(expected)}`);
       return (view) => view.once(memo, test);
     }
-    case "contains_display_name":
+    case "contains_display_name": {
+      // Display names differ between members: nothing to share; each user's
+      // compiled rule keeps the regex of the name it saw last.
+      let lastName: string | undefined;
+      let lastRegex: RegExp | undefined;
       return (view) => {
         if (view.body === undefined || view.encrypted) return false;
         const name = view.room.displayName(userId);
         if (name === undefined || name === "") return false;
-        // Display names differ between members: nothing to share.
-        return literalRegex(name).test(view.body);
+        if (name !== lastName) [lastName, lastRegex] = [name, literalRegex(name)];
+        return lastRegex!.test(view.body);
       };
+    }
     case "room_member_count": {
       const test = typeof condition.is === "string" ? memberCountTest(condition.is) : null;
       return test ? (view) => test(view.room.memberCount) : never;
