@@ -61,6 +61,8 @@ export const pushers = sqliteTable(
     lang: text("lang").notNull(),
     /** The pusher's data object as JSON (url, format and whatever the client adds). */
     data: text("data").notNull(),
+    /** The device that set it: the pusher goes when the device does (logout), as Synapse does with its access token. */
+    deviceId: text("device_id"),
     /** When the pushkey was last set, in seconds (sent to the gateway as pushkey_ts). */
     pushkeyTs: integer("pushkey_ts").notNull(),
   },

@@ -30,6 +30,7 @@ CREATE TABLE `pushers` (
 	`profile_tag` text,
 	`lang` text NOT NULL,
 	`data` text NOT NULL,
+	`device_id` text,
 	`pushkey_ts` integer NOT NULL
 );
 --> statement-breakpoint

@@ -57,7 +57,7 @@ function validateHttpData(data: Record<string, unknown>): void {
  * user; otherwise it is created or updated, and unless `append` is true the
  * same (app_id, pushkey) of other users is removed.
  */
-export function setPusher(hs: Homeserver, userId: string, body: PusherBody): void {
+export function setPusher(hs: Homeserver, userId: string, deviceId: string, body: PusherBody): void {
   const missing = ["kind", "app_id", "pushkey"].filter((key) => !(key in body));
   if (missing.length > 0) throw missingParam(`Missing parameters: ${missing.join(", ")}`);
   if (typeof body.app_id !== "string" || body.app_id === "") throw invalidParam("app_id must be a non-empty string");
@@ -96,6 +96,7 @@ export function setPusher(hs: Homeserver, userId: string, body: PusherBody): voi
       profileTag: (body.profile_tag as string | undefined) ?? null,
       lang: body.lang as string,
       data: JSON.stringify(data),
+      deviceId,
       pushkeyTs: Math.floor(Date.now() / 1000),
     });
   });

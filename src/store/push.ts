@@ -1,7 +1,7 @@
 // Repositories for push notifications: the push actions recorded for each
 // notified user and event, and pushers.
 import type { Database } from "bun:sqlite";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { type eventPushActions, pushers } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
@@ -123,6 +123,7 @@ export function createPushersStore(db: Db) {
             profileTag: row.profileTag,
             lang: row.lang,
             data: row.data,
+            deviceId: row.deviceId,
             pushkeyTs: row.pushkeyTs,
           },
         })
@@ -144,6 +145,12 @@ export function createPushersStore(db: Db) {
         .all();
       if (rows.length > 0) usersWithPushers = undefined;
       return rows.length;
+    },
+    /** Deletes the pushers a user's devices set (the devices are gone). */
+    deleteForDevices(userId: string, deviceIds: string[]): void {
+      if (deviceIds.length === 0 || !loadUsers().has(userId)) return;
+      db.delete(pushers).where(and(eq(pushers.userId, userId), inArray(pushers.deviceId, deviceIds))).run();
+      usersWithPushers = undefined;
     },
     dropCaches(): void {
       usersWithPushers = undefined;

@@ -115,6 +115,22 @@ describe("GET /pushers and POST /pushers/set", () => {
     expect((await ok(carol, "GET", `${CLIENT}/pushers`)).pushers).toHaveLength(1);
   });
 
+  test("a device's pushers go when it logs out; other devices' stay", async () => {
+    const alice = await newUser();
+    const localpart = alice.user_id.slice(1, alice.user_id.indexOf(":"));
+    const login = await server.request("POST", `${CLIENT}/login`, {
+      body: { type: "m.login.password", identifier: { type: "m.id.user", user: localpart }, password: "correct horse battery staple" },
+    });
+    expect(login.status).toBe(200);
+    const phone: User = login.body;
+    const url = "https://push.example.org/_matrix/push/v1/notify";
+    await ok(alice, "POST", `${CLIENT}/pushers/set`, pusher(url, { pushkey: "laptop" }));
+    await ok(phone, "POST", `${CLIENT}/pushers/set`, pusher(url, { pushkey: "phone" }));
+    expect((await ok(alice, "GET", `${CLIENT}/pushers`)).pushers.map((p: any) => p.pushkey).sort()).toEqual(["laptop", "phone"]);
+    await ok(phone, "POST", `${CLIENT}/logout`, {});
+    expect((await ok(alice, "GET", `${CLIENT}/pushers`)).pushers.map((p: any) => p.pushkey)).toEqual(["laptop"]);
+  });
+
   test("bad input: a clear error and nothing stored", async () => {
     const alice = await newUser();
     const url = "https://push.example.org/_matrix/push/v1/notify";

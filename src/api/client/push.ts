@@ -67,7 +67,7 @@ export function pushApi(hs: Homeserver, prefix: string) {
     .post(
       "/pushers/set",
       ({ body, requester }) => {
-        setPusher(hs, requester.userId, body);
+        setPusher(hs, requester.userId, requester.deviceId, body);
         return {};
       },
       { body: t.Record(t.String(), t.Unknown()) },
