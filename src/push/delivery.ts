@@ -16,6 +16,12 @@ import type { PushAction } from "./rules";
 export interface PushDelivery {
   /** Queues the notifications of one committed event. */
   enqueue(eventId: string, notified: Notified[]): void;
+  /**
+   * Sends the user's new unread count alone (no event) to their gateways, after
+   * a read receipt changed it (spec: push gateway "notify": "The counts may be
+   * sent along with a notification about an event or by themselves").
+   */
+  updateCounts(userId: string): void;
   /** Resolves when nothing is in flight or waiting (tests and shutdown). */
   idle(): Promise<void>;
   close(): void;
@@ -155,6 +161,18 @@ export function createPushDelivery(hs: Homeserver): PushDelivery {
             const body = notifyBody(hs, pusher, eventId, target);
             if (body) deliver(pusher, body, 0);
           }
+        }
+      });
+    },
+    updateCounts(userId) {
+      if (closed || !hs.store.pushers.hasAny(userId)) return;
+      later(0, () => {
+        const unread = unreadTotal(hs, userId);
+        for (const pusher of hs.store.pushers.ofUser(userId)) {
+          if (pusher.kind !== "http") continue;
+          const { url: _url, ...data } = JSON.parse(pusher.data) as Record<string, unknown>;
+          const device = { app_id: pusher.appId, pushkey: pusher.pushkey, pushkey_ts: pusher.pushkeyTs, data };
+          deliver(pusher, { notification: { prio: "low", counts: unread > 0 ? { unread } : {}, devices: [device] } }, 0);
         }
       });
     },

@@ -34,6 +34,8 @@ export function sendReceipt(hs: Homeserver, userId: string, roomId: string, rece
     recountAfterReceipt(hs, roomId, userId, thread);
     return pos;
   });
+  // The user's phones show the lower count (badge) once the receipt is stored.
+  hs.store.afterCommit(() => hs.pushDelivery.updateCounts(userId));
   // Private receipts concern only their owner; public ones every member.
   hs.notifier.notify(receiptType === "m.read.private" ? [userId] : hs.store.state.joinedMembers(roomId), streamPos);
 }

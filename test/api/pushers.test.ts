@@ -196,6 +196,26 @@ describe("delivery to the gateway", () => {
     }
   });
 
+  test("a read receipt sends the lower count alone", async () => {
+    const gateway = startGateway();
+    try {
+      const { alice, bob, roomId } = await pairInRoom();
+      await ok(alice, "POST", `${CLIENT}/pushers/set`, pusher(gateway.url));
+      await sendMessage(server, bob, roomId, "one");
+      const last = await sendMessage(server, bob, roomId, "two");
+      await waitFor(() => gateway.received.length >= 2);
+      expect(gateway.received[1].body.notification.counts).toEqual({ unread: 2 });
+      await ok(alice, "POST", `${CLIENT}/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(last)}`, {});
+      const [, , update] = await waitFor(() => gateway.received.length >= 3 && gateway.received);
+      expect(update.body.notification.event_id).toBeUndefined();
+      // Zero counts are left out (push gateway API, "counts").
+      expect(update.body.notification.counts).toEqual({});
+      expect(update.body.notification.devices[0].pushkey).toBeString();
+    } finally {
+      gateway.stop();
+    }
+  });
+
   test("event_id_only: only ids, counts and devices", async () => {
     const gateway = startGateway();
     try {
