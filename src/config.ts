@@ -69,6 +69,10 @@ export const ConfigSchema = Type.Object(
         }),
         max_attempts: Type.Integer({ minimum: 1, description: "Attempts to deliver one notification to a push gateway before giving up" }),
         retry_initial_ms: Type.Integer({ minimum: 1, description: "Wait before the first retry; each later retry waits twice as long" }),
+        notification_retention_days: Type.Number({
+          exclusiveMinimum: 0,
+          description: "Notifications older than this leave GET /notifications and no longer count as unread",
+        }),
       },
       { additionalProperties: false },
     ),
@@ -111,7 +115,7 @@ export const DEFAULT_CONFIG: Config = {
   presence_enabled: true,
   x_forwarded: false,
   log_level: "info",
-  push: { extra_ca_file: null, max_attempts: 6, retry_initial_ms: 1000 },
+  push: { extra_ca_file: null, max_attempts: 6, retry_initial_ms: 1000, notification_retention_days: 30 },
   rate_limits: {
     enabled: true,
     login: { per_second: 0.5, burst: 10 },

@@ -10,6 +10,7 @@ import { openStore, type Store } from "./store";
 import { Notifier, type Broadcaster } from "./sync/notifier";
 import { createTypingTracker, type TypingTracker } from "./sync/typing";
 import { createPushDelivery, type PushDelivery } from "./push/delivery";
+import { startNotificationPruning } from "./push/retention";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
 import { randomString } from "./util/secrets";
@@ -73,11 +74,13 @@ export async function openHomeserver(
     log,
     pushDelivery: undefined as unknown as PushDelivery,
     close: () => {
+      stopPruning();
       hs.pushDelivery.close();
       typing.close();
       store.close();
     },
   };
   hs.pushDelivery = createPushDelivery(hs);
+  const stopPruning = startNotificationPruning(hs);
   return hs;
 }

@@ -48,6 +48,11 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = excluded.notifications, highlights = excluded.highlights`,
   ));
+  const firstKeptStmt = lazy(() => sqlite.query(`SELECT id FROM event_push_actions WHERE ts >= ?1 ORDER BY id LIMIT 1`));
+  const lastIdStmt = lazy(() => sqlite.query(`SELECT COALESCE(MAX(id), 0) AS id FROM event_push_actions`));
+  const deleteBeforeStmt = lazy(() => sqlite.query(
+    `DELETE FROM event_push_actions WHERE id IN (SELECT id FROM event_push_actions WHERE id < ?1 ORDER BY id LIMIT ?2)`,
+  ));
   const clearStmt = lazy(() => sqlite.query(`UPDATE push_counts SET notifications = 0, highlights = 0 WHERE room_id = ?1 AND user_id = ?2`));
   const pageStmt = lazy(() => sqlite.query(
     `SELECT id, user_id AS userId, stream_pos AS streamPos, room_id AS roomId, event_id AS eventId, thread_id AS threadId, highlight, actions, ts
@@ -75,6 +80,15 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
     },
     countThreadAfter(userId: string, roomId: string, threadId: string, after: number): Omit<ThreadCounts, "threadId"> {
       return recountThreadStmt().get(roomId, userId, after, threadId) as Omit<ThreadCounts, "threadId">;
+    },
+    /**
+     * Deletes up to `limit` of the oldest rows recorded before `cutoffTs` (rows
+     * are appended in time order, so they are a prefix by id); returns how many.
+     */
+    deleteOlderThan(cutoffTs: number, limit: number): number {
+      const kept = firstKeptStmt().get(cutoffTs) as { id: number } | null;
+      const before = kept ? kept.id : (lastIdStmt().get() as { id: number }).id + 1;
+      return deleteBeforeStmt().run(before, limit).changes;
     },
     /** Zeroes a user's counts in a room (they joined: counting starts there). */
     clearCounts(userId: string, roomId: string): void {

@@ -6,6 +6,7 @@ import { expectError } from "../helpers/assert";
 import { CLIENT, createRoom, inviteUser, joinRoom, putState, sendMessage, type User } from "../helpers/rooms";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { sync } from "../helpers/sync";
+import { pruneNotifications } from "../../src/push/retention";
 
 let server: TestServer;
 let counter = 0;
@@ -234,6 +235,20 @@ describe("GET /notifications", () => {
     expect(await countsOf(bob, roomId)).toMatchObject({ notification_count: 2 });
     await receipt(bob, roomId, message);
     expect(await countsOf(bob, roomId)).toMatchObject({ notification_count: 1 });
+  });
+
+  test("notifications older than push.notification_retention_days are pruned", async () => {
+    const [alice, bob, carol] = [await newUser("alice"), await newUser("bob"), await newUser("carol")];
+    const roomId = await roomWith(alice, [bob, carol]);
+    await sendMessage(server, bob, roomId, "old news");
+    expect((await ok(alice, "GET", `${CLIENT}/notifications`)).notifications).toHaveLength(1);
+    // Nothing is old enough yet.
+    pruneNotifications(server.hs);
+    expect((await ok(alice, "GET", `${CLIENT}/notifications`)).notifications).toHaveLength(1);
+    // 31 days on (the default keeps 30): gone, for everyone.
+    expect(pruneNotifications(server.hs, Date.now() + 31 * 24 * 3600 * 1000)).toBeGreaterThan(0);
+    expect((await ok(alice, "GET", `${CLIENT}/notifications`)).notifications).toEqual([]);
+    expect(server.hs.store.sqlite.query("SELECT COUNT(*) AS n FROM event_push_actions").get()).toEqual({ n: 0 });
   });
 
   test("bad from and limit are 400 M_INVALID_PARAM", async () => {
