@@ -66,7 +66,10 @@ export interface Notified {
   highlight: boolean;
 }
 
-/** Evaluates every recipient's rules and records the notifying outcomes; returns who was notified. */
+/**
+ * Evaluates every recipient's rules and records the notifying outcomes;
+ * returns the notified users who have pushers (their gateways hear of it).
+ */
 export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number, replacesState: string | null): Notified[] {
   const roomId = pdu.room_id;
   if (pdu.type === "m.room.member") {
@@ -98,9 +101,10 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
     const users = byOutcome.get(outcome);
     if (users) users.push(userId);
     else byOutcome.set(outcome, [userId]);
-    notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
+    if (hs.store.pushers.hasAny(userId)) notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
   }
   if (byOutcome.size === 0) return notified;
+  // Only notifying events need their thread (a lookup of the related event at most three times).
   const threadId = threadOf(hs, pdu.content);
   for (const [outcome, userIds] of byOutcome) {
     const row = { streamPos, roomId, eventId, threadId, highlight: outcome.highlight, actions: JSON.stringify(outcome.actions), ts: pdu.origin_server_ts };
