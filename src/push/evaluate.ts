@@ -40,7 +40,11 @@ export class EventView {
   ) {
     this.encrypted = event.type === "m.room.encrypted";
     this.body = typeof event.content.body === "string" ? event.content.body : undefined;
+    const mentions = event.content["m.mentions"];
+    this.hasMentions = typeof mentions === "object" && mentions !== null && !Array.isArray(mentions);
   }
+  /** The event says whom it mentions (spec: "User and room mentions"). */
+  readonly hasMentions: boolean;
   /** Results by condition id (see conditionId): 0 not yet known, 1 true, 2 false. */
   private readonly outcomes: Uint8Array = new Uint8Array(conditionIds.size + 64);
   /**
@@ -230,7 +234,23 @@ export function outcomeOf(actions: PushAction[]): Outcome {
   return { actions, notify, highlight };
 }
 
+/**
+ * Rules that find mentions in the body. Since v1.7 they "should only be enabled
+ * if the event does not have an m.mentions property" (spec: "Default Override
+ * Rules", "Default Content Rules"): with one, the event says whom it mentions.
+ */
+const BODY_MENTION_RULES = new Set([".m.rule.contains_display_name", ".m.rule.roomnotif", ".m.rule.contains_user_name"]);
+
 function compileRule(kind: RuleKind, rule: PushRule, userId: string): CompiledRule {
+  const compiled = compileMatch(kind, rule, userId);
+  if (rule.default && BODY_MENTION_RULES.has(rule.rule_id)) {
+    const inner = compiled.matches;
+    compiled.matches = (view) => !view.hasMentions && inner(view);
+  }
+  return compiled;
+}
+
+function compileMatch(kind: RuleKind, rule: PushRule, userId: string): CompiledRule {
   let matches: (view: EventView) => boolean;
   if (kind === "room") matches = (view) => view.event.room_id === rule.rule_id;
   else if (kind === "sender") matches = (view) => view.event.sender === rule.rule_id;

@@ -143,6 +143,14 @@ describe("default rules, in the spec's order", () => {
     expect(decide(text("malice aforethought"))).toMatchObject({ ruleId: ".m.rule.message" });
   });
 
+  test("with m.mentions, the body is not searched for names, the localpart or @room (spec v1.7)", () => {
+    const names = { [ALICE]: "Queen" };
+    expect(decide(text("hey queen alice @room", { "m.mentions": {} }), { names, senderLevel: 100 })).toMatchObject({ ruleId: ".m.rule.message", highlight: false });
+    expect(decide(text("hey queen", { "m.mentions": { user_ids: [BOB] } }), { names })).toMatchObject({ ruleId: ".m.rule.message" });
+    // Without m.mentions the old rules still apply.
+    expect(decide(text("hey queen"), { names })).toMatchObject({ ruleId: ".m.rule.contains_display_name", highlight: true });
+  });
+
   test(".m.rule.master, once enabled, silences everything", () => {
     const rules = defaultRules(ALICE);
     rules.override[0]!.enabled = true;
