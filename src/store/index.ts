@@ -71,13 +71,13 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const users = createUsersStore(db);
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
-  const pushActions = createPushActionsStore(db, sqlite);
+  const pushActions = createPushActionsStore(sqlite);
   const pushers = createPushersStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, pushActions, pushers]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, pushers]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared

@@ -21,8 +21,8 @@ export interface ThreadCounts {
  */
 export const NOTIFICATIONS_SCAN_LIMIT = 100_000;
 
-/** `sqlite` serves the upserts and scans drizzle cannot express. */
-export function createPushActionsStore(db: Db, sqlite: Database) {
+/** Plain SQL: the upserts from a JSON list and the bounded scans are beyond drizzle. */
+export function createPushActionsStore(sqlite: Database) {
   // The users come as one JSON array: a thousand members are one statement, not a thousand.
   const insertStmt = lazy(() => sqlite.query(
     `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, highlight, actions, ts)
@@ -107,7 +107,6 @@ export function createPushActionsStore(db: Db, sqlite: Database) {
       const scanned = oldestScannedStmt().get(beforeId) as { id: number | null; n: number };
       return { rows, scannedTo: scanned.n < NOTIFICATIONS_SCAN_LIMIT ? 0 : (scanned.id ?? 0) };
     },
-    dropCaches(): void {},
   };
 }
 
