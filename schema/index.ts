@@ -6,3 +6,4 @@ export * from "./reports";
 export * from "./openid";
 export * from "./relations";
 export * from "./media";
+export * from "./push";

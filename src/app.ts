@@ -17,6 +17,7 @@ import { crossSigningApi, keysApi } from "./api/client/keys";
 import { backupApi } from "./api/client/backup";
 import { dehydratedDeviceApi } from "./api/client/dehydrated-device";
 import { authenticatedMediaApi, legacyMediaApi, mediaCreateApi, mediaUploadApi, takesRawBody } from "./api/client/media";
+import { pushApi } from "./api/client/push";
 import { roomEventsApi, timestampToEventApi } from "./api/client/room-events";
 import { relationsApi } from "./api/client/relations";
 import { searchApi } from "./api/client/search";
@@ -112,7 +113,8 @@ export function buildApp(hs: Homeserver) {
     .use(authenticatedMediaApi(hs))
     .use(mediaCreateApi(hs))
     .use(mediaUploadApi(hs, "v3"))
-    .use(mediaUploadApi(hs, "r0"));
+    .use(mediaUploadApi(hs, "r0"))
+    .use(pushApi(hs, prefix));
   if (hs.config.media.serve_unauthenticated) app.use(legacyMediaApi(hs, "v3")).use(legacyMediaApi(hs, "r0"));
   routes.push(...app.routes);
   dispatch = (request) => app.handle(request);

@@ -12,6 +12,8 @@ import { RateLimiter } from "./http/rate-limit";
 import { openStore, type Store } from "./store";
 import { Notifier, type Broadcaster } from "./sync/notifier";
 import { createTypingTracker, type TypingTracker } from "./sync/typing";
+import { createPushDelivery, type PushDelivery } from "./push/delivery";
+import { startNotificationPruning } from "./push/retention";
 import { loadOrCreateSigningKey } from "./store/signing-key";
 import { createLogger, type Logger } from "./util/log";
 import { randomString } from "./util/secrets";
@@ -32,6 +34,8 @@ export interface Homeserver {
   log: Logger;
   /** The media repository's files on disk, waiting downloads and the thumbnail worker. */
   media: { files: MediaFiles; uploads: UploadWaiters; thumbnails: Thumbnailer };
+  /** Sends notifications to push gateways after commit. */
+  pushDelivery: PushDelivery;
   /** Releases what the instance holds (the database). */
   close(): void;
 }
@@ -64,7 +68,7 @@ export async function openHomeserver(
   const media = { files: MediaFiles.open(dataDir), uploads: new UploadWaiters(), thumbnails: new Thumbnailer(log) };
   const notifier = new Notifier();
   const typing = createTypingTracker({ notifier, store });
-  return {
+  const hs: Homeserver = {
     instanceId: randomString(8),
     config,
     store,
@@ -75,7 +79,10 @@ export async function openHomeserver(
     typing,
     log,
     media,
+    pushDelivery: undefined as unknown as PushDelivery,
     close: () => {
+      stopPruning();
+      hs.pushDelivery.close();
       typing.close();
       media.uploads.close();
       media.thumbnails.close();
@@ -83,4 +90,7 @@ export async function openHomeserver(
       store.close();
     },
   };
+  hs.pushDelivery = createPushDelivery(hs);
+  const stopPruning = startNotificationPruning(hs);
+  return hs;
 }

@@ -15,6 +15,7 @@ import { currentStateLookup, forgetCachedEvent, loadEvent, type StoredEvent } fr
 import { roomVersionRules, type RoomVersionRules } from "./room-versions";
 import { checkRelation, forgetRelation, recordRelation } from "./relations";
 import { indexForSearch, unindexForSearch } from "./search";
+import { recordPushActions } from "../push/actions";
 
 /** Spec: "Size limits": an event, as sent over federation, must not exceed 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;
@@ -126,12 +127,15 @@ export function appendEvent(hs: Homeserver, event: NewEvent): StoredEvent {
     store.rooms.setLastEvent(event.roomId, eventId, pdu.depth);
     if (event.txn) store.events.recordTransaction({ userId: event.sender, ...event.txn, eventId });
     if (event.type === "m.room.redaction" && event.redacts !== undefined) applyRedaction(hs, event.roomId, event.redacts, eventId);
+    // Push rules for every member, in this transaction: the counts change with the event (spec: "Server behaviour").
+    const notified = recordPushActions(hs, eventId, pdu, streamPos, row.replacesState);
 
     // The joined members hear of every event; the target of a membership change
     // (invited, kicked, banned, leaving) hears of its own.
     store.afterCommit(() => {
       hs.notifier.notify(store.state.joinedMembers(event.roomId), streamPos);
       if (event.type === "m.room.member" && event.stateKey !== undefined) hs.notifier.notify([event.stateKey], streamPos);
+      if (notified.length > 0) hs.pushDelivery.enqueue(eventId, notified);
     });
     return stored;
   });

@@ -13,6 +13,8 @@ export interface RoomEventFilter {
   contains_url?: boolean;
   lazy_load_members?: boolean;
   include_redundant_members?: boolean;
+  /** Per-thread notification counts in /sync (spec: "Filtering", RoomEventFilter). */
+  unread_thread_notifications?: boolean;
 }
 
 const STRING_LISTS = ["types", "not_types", "senders", "not_senders", "rooms", "not_rooms"] as const;
@@ -32,7 +34,7 @@ export function validateRoomEventFilter(value: unknown, name = "filter"): RoomEv
   if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || (filter.limit as number) < 0)) {
     throw new MatrixError(400, "M_INVALID_PARAM", `${name}.limit must be a non-negative integer`);
   }
-  for (const key of ["contains_url", "lazy_load_members", "include_redundant_members"]) {
+  for (const key of ["contains_url", "lazy_load_members", "include_redundant_members", "unread_thread_notifications"]) {
     if (filter[key] !== undefined && typeof filter[key] !== "boolean") {
       throw new MatrixError(400, "M_INVALID_PARAM", `${name}.${key} must be a boolean`);
     }

@@ -1,15 +1,11 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { events, eventTransactions } from "../../schema";
-import type { Database } from "bun:sqlite";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
-export const UNREAD_COUNT_CAP = 1000;
-
-/** `sqlite` serves the one statement drizzle cannot express (a capped count). */
-export function createEventsStore(db: Db, sqlite: Database) {
+export function createEventsStore(db: Db) {
   const byId = lazy(() => db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare());
   const insertRow = lazy(() => db
     .insert(events)
@@ -88,15 +84,6 @@ export function createEventsStore(db: Db, sqlite: Database) {
       .limit(sql.placeholder("limit"))
       .prepare(),
   );
-  // Counting stops at UNREAD_COUNT_CAP: clients show "99+" long before, and an
-  // uncapped count would read every message of a big room on each sync.
-  const unreadStmt = lazy(() =>
-    sqlite.query(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE room_id = ?1 AND stream_pos > ?2 AND stream_pos <= ?4
-         AND sender != ?3 AND type IN ('m.room.message', 'm.room.encrypted') LIMIT ${UNREAD_COUNT_CAP})`,
-    ),
-  );
-
   const latestPositionsStmt = lazy(() =>
     db
       .select({
@@ -187,10 +174,6 @@ export function createEventsStore(db: Db, sqlite: Database) {
     /** Stream position of the newest event of a room after `afterPos` whose type is one of `types` (by the room/position index). */
     latestOfTypes(roomId: string, types: readonly string[], afterPos: number): number | undefined {
       return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
-    },
-    /** Messages (plain or encrypted) from others in (afterPos, upTo], counted up to UNREAD_COUNT_CAP. */
-    countUnread(roomId: string, userId: string, afterPos: number, upTo: number): number {
-      return (unreadStmt().get(roomId, afterPos, userId, upTo) as { n: number }).n;
     },
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
       return (txnLookup().get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;

@@ -17,6 +17,7 @@ import { createSearchStore } from "./search";
 import { createBackupStore } from "./backup";
 import { createDehydratedDevicesStore } from "./dehydrated-devices";
 import { createMediaStore } from "./media";
+import { createPushActionsStore, createPushersStore } from "./push";
 import {
   createAccountDataStore,
   createFiltersStore,
@@ -51,6 +52,8 @@ export interface Store {
   backup: ReturnType<typeof createBackupStore>;
   dehydratedDevices: ReturnType<typeof createDehydratedDevicesStore>;
   media: ReturnType<typeof createMediaStore>;
+  pushActions: ReturnType<typeof createPushActionsStore>;
+  pushers: ReturnType<typeof createPushersStore>;
   /**
    * Runs `work` in one transaction (a savepoint when nested): a failed request
    * leaves the store as it was.
@@ -79,7 +82,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     checkpointer.unref();
   }
   const state = createStateStore(db);
-  const events = createEventsStore(db, sqlite);
+  const events = createEventsStore(db);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
@@ -87,11 +90,14 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
   const relations = createRelationsStore(db, sqlite);
+  const pushActions = createPushActionsStore(sqlite);
+  const pushers = createPushersStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
     for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations]) cache.dropCaches();
+    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, pushers]) cache.dropCaches();
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -197,6 +203,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     backup: createBackupStore(db),
     dehydratedDevices: createDehydratedDevicesStore(db),
     media: createMediaStore(db, sqlite),
+    pushActions,
+    pushers,
     transaction,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);

@@ -14,6 +14,7 @@ import directory from "../../schema/migrations/0008_directory.sql" with { type: 
 import relations from "../../schema/migrations/0009_relations.sql" with { type: "text" };
 import search from "../../schema/migrations/0010_search.sql" with { type: "text" };
 import media from "../../schema/migrations/0011_media.sql" with { type: "text" };
+import push from "../../schema/migrations/0012_push.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0009_relations", sql: relations },
   { name: "0010_search", sql: search },
   { name: "0011_media", sql: media },
+  { name: "0012_push", sql: push },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -29,6 +29,11 @@ export function writeAccountData(hs: Homeserver, userId: string, roomId: string,
   hs.notifier.notify([userId], streamPos);
 }
 
+/** The stored row of one account data type (undefined when never set). */
+export function getAccountDataRow(hs: Homeserver, userId: string, roomId: string, type: string) {
+  return hs.store.accountData.get(userId, roomId, type);
+}
+
 export function getAccountData(hs: Homeserver, userId: string, roomId: string, type: string): Record<string, unknown> {
   const row = hs.store.accountData.get(userId, roomId, type);
   if (!row) throw notFound("Account data not found");

@@ -9,6 +9,8 @@ import { roomSection, strippedState, type RoomWindow, type SyncOptions } from ".
 import { formatSyncToken, type SyncToken } from "./token";
 import { presenceEvents } from "./presence";
 import { deviceListChanges } from "../e2ee/keys";
+import { usersSharingARoom } from "../rooms/room-state";
+import { PUSH_RULES_TYPE, pushRulesContent } from "../push/ruleset";
 
 const TO_DEVICE_LIMIT = 100;
 
@@ -147,10 +149,15 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
     }
   }
 
-  // Global account data.
+  // Global account data. m.push_rules is the user's ruleset, with the
+  // server-default rules of this version; clients expect it from the first sync
+  // on, before the user has changed any rule (spec: "Push Rules: Events").
   const accountEvents = accountRows
     .filter((row) => row.roomId === "" && typeIncluded(request.filter.account_data, row.type))
-    .map((row) => ({ type: row.type, content: JSON.parse(row.content) }));
+    .map((row) => ({ type: row.type, content: row.type === PUSH_RULES_TYPE ? pushRulesContent(hs, userId) : JSON.parse(row.content) }));
+  if (initial && typeIncluded(request.filter.account_data, PUSH_RULES_TYPE) && !accountEvents.some((event) => event.type === PUSH_RULES_TYPE)) {
+    accountEvents.push({ type: PUSH_RULES_TYPE, content: pushRulesContent(hs, userId) });
+  }
 
   // Send-to-device: syncing with a token acknowledges what it delivered.
   let toDeviceCursor = since?.toDevice ?? 0;

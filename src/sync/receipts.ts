@@ -4,6 +4,7 @@ import { MatrixError, notFound } from "../http/errors";
 import { loadEvent } from "../rooms/room-state";
 import { requireVisibleEvent } from "../rooms/visibility";
 import { writeAccountData } from "./account-data";
+import { recountAfterReceipt } from "../push/counts";
 
 export const RECEIPT_TYPES = new Set(["m.read", "m.read.private", "m.fully_read"]);
 
@@ -29,8 +30,12 @@ export function sendReceipt(hs: Homeserver, userId: string, roomId: string, rece
   const streamPos = hs.store.transaction(() => {
     const pos = hs.store.stream.next();
     hs.store.receipts.put({ roomId, receiptType, userId, threadId: thread, eventId: event.eventId, ts: Date.now(), streamPos: pos });
+    // Notifications up to the receipt are read (spec: "Marking notifications as read").
+    recountAfterReceipt(hs, roomId, userId, thread);
     return pos;
   });
+  // The user's phones show the lower count (badge) once the receipt is stored.
+  hs.store.afterCommit(() => hs.pushDelivery.updateCounts(userId));
   // Private receipts concern only their owner; public ones every member.
   hs.notifier.notify(receiptType === "m.read.private" ? [userId] : hs.store.state.joinedMembers(roomId), streamPos);
 }

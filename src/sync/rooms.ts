@@ -9,8 +9,7 @@ import { positionToken } from "../rooms/tokens";
 import { canSeeEvent, type ReadBound } from "../rooms/visibility";
 import type { StateEntry } from "../store/state";
 import type { AccountDataRow } from "../store/sync-data";
-import { UNREAD_COUNT_CAP } from "../store/events";
-import { perInstance } from "../util/per-instance";
+import { unreadNotifications } from "../push/counts";
 import { applyEventFields, typeIncluded, type Filter } from "./filter";
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
@@ -160,35 +159,6 @@ function hasName(hs: Homeserver, roomId: string): boolean {
   return false;
 }
 
-/**
- * Messages from others after the user's read receipt (push rules refine this
- * later). The later of m.read and m.read.private counts: both mark the user's
- * read-up-to point (spec: "Private read receipts").
- */
-export function unreadCount(hs: Homeserver, roomId: string, userId: string, upTo: number): number {
-  let readPos = 0;
-  for (const type of ["m.read", "m.read.private"]) {
-    const receipt = hs.store.receipts.get(roomId, type, userId, "");
-    if (receipt) readPos = Math.max(readPos, hs.store.events.get(receipt.eventId)?.streamPos ?? 0);
-  }
-  // Events are only ever appended, so a count up to an earlier position plus the
-  // messages since is the count now: each sync counts only what is new to it.
-  const counts = unreadCounts(hs);
-  const key = `${roomId}\u0000${userId}`;
-  const known = counts.get(key);
-  let count: number;
-  if (known && known.readPos === readPos && known.upTo <= upTo) {
-    count = Math.min(UNREAD_COUNT_CAP, known.count + hs.store.events.countUnread(roomId, userId, known.upTo, upTo));
-  } else {
-    count = hs.store.events.countUnread(roomId, userId, readPos, upTo);
-  }
-  if (counts.size > 100_000) counts.clear();
-  counts.set(key, { readPos, upTo, count });
-  return count;
-}
-
-const unreadCounts = perInstance<string, { readPos: number; upTo: number; count: number }>();
-
 export interface SyncOptions {
   filter: Filter;
   useStateAfter: boolean;
@@ -261,7 +231,8 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     // room.ephemeral filters m.typing / m.receipt by type (spec: "Filtering", RoomFilter).
     const ephemeral = ephemeralEvents(hs, viewer.userId, window, typingSince).filter((event) => typeIncluded(filter.room?.ephemeral, event.type));
     section.ephemeral = { events: ephemeral };
-    section.unread_notifications = { notification_count: unreadCount(hs, window.roomId, viewer.userId, window.to), highlight_count: 0 };
+    // Counts of the push rules' notifications after the read receipts (spec: "Receiving notifications").
+    Object.assign(section, unreadNotifications(hs, window.roomId, viewer.userId, timelineFilter?.unread_thread_notifications === true));
   }
   const accountFrom = window.initial ? 0 : window.from;
   // A room seen afresh in an incremental sync needs its account data from the start.

@@ -6,7 +6,8 @@ import type { Homeserver } from "../../homeserver";
 import { toClientEvent, type Viewer } from "../../rooms/client-format";
 import { loadEvent, type StoredEvent } from "../../rooms/room-state";
 import type { StateEntry } from "../../store/state";
-import { roomTimeline, strippedState, unreadCount, type RoomWindow } from "../rooms";
+import { unreadNotifications } from "../../push/counts";
+import { roomTimeline, strippedState, type RoomWindow } from "../rooms";
 import type { RoomSent } from "./connection";
 import type { RoomConfig } from "./request";
 import { requiredStateSignature, stateLookups, wantsState } from "./room-config";
@@ -208,8 +209,10 @@ function roomFields(hs: Homeserver, entry: RoomEntry, ctx: RoomContext, joined: 
     fields.invited_count = identity.invitedCount;
   }
   if (joined) {
-    fields.notification_count = unreadCount(hs, entry.roomId, ctx.viewer.userId, to);
-    fields.highlight_count = 0;
+    // The same push-rule counters as /sync's unread_notifications.
+    const { unread_notifications: counts } = unreadNotifications(hs, entry.roomId, ctx.viewer.userId, false);
+    fields.notification_count = counts.notification_count;
+    fields.highlight_count = counts.highlight_count;
   }
   return fields;
 }

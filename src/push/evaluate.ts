@@ -1,0 +1,288 @@
+// Push rule evaluation (spec: Client-Server API, "Push Rules", "Conditions").
+// A user's ruleset is compiled once into closures (cached by the caller); an
+// event is wrapped once in an EventView that every member's rules read.
+import type { PushAction, PushCondition, PushRule, RuleKind, Ruleset } from "./rules";
+
+/** What the rules may read of the room, computed at most once per event. */
+export interface RoomFacts {
+  /** Joined members now (spec: room_member_count "the current number of members"). */
+  memberCount: number;
+  /** The sender's power level and the level `notifications[key]` requires. */
+  senderMayNotify(key: string): boolean;
+  /** A member's display name in the room (undefined when none). */
+  displayName(userId: string): string | undefined;
+}
+
+/**
+ * Conditions that read only the event (not the user) get a small number, the
+ * same for every user's copy of the condition, so that an EventView can keep
+ * their results in an array.
+ */
+const conditionIds = new Map<string, number>();
+function conditionId(key: string): number {
+  let id = conditionIds.get(key);
+  if (id === undefined) {
+    // Unbounded growth would come only from clients inventing endless distinct conditions.
+    if (conditionIds.size > 100_000) return Number.MAX_SAFE_INTEGER;
+    conditionIds.set(key, (id = conditionIds.size));
+  }
+  return id;
+}
+
+/** One event as the rules see it: property lookups are memoised for all members. */
+export class EventView {
+  private readonly properties = new Map<string, unknown>();
+  readonly encrypted: boolean;
+  readonly body: string | undefined;
+  constructor(
+    readonly event: { type: string; sender: string; room_id: string; content: Record<string, unknown>; state_key?: string },
+    readonly room: RoomFacts,
+  ) {
+    this.encrypted = event.type === "m.room.encrypted";
+    this.body = typeof event.content.body === "string" ? event.content.body : undefined;
+    const mentions = event.content["m.mentions"];
+    this.hasMentions = typeof mentions === "object" && mentions !== null && !Array.isArray(mentions);
+  }
+  /** The event says whom it mentions (spec: "User and room mentions"). */
+  readonly hasMentions: boolean;
+  /** Results by condition id (see conditionId): 0 not yet known, 1 true, 2 false. */
+  private readonly outcomes: Uint8Array = new Uint8Array(conditionIds.size + 64);
+  /**
+   * A condition's result for this event, computed once: most conditions (the
+   * event's type, msgtype, the room's size) are the same for every member, so
+   * a thousand members cost a thousand array reads, not a thousand regex runs.
+   */
+  once(id: number, test: (view: EventView) => boolean): boolean {
+    if (id >= this.outcomes.length) return test(this);
+    const known = this.outcomes[id]!;
+    if (known !== 0) return known === 1;
+    const result = test(this);
+    this.outcomes[id] = result ? 1 : 2;
+    return result;
+  }
+  property(key: string): unknown {
+    if (this.properties.has(key)) return this.properties.get(key);
+    let value: unknown = this.event;
+    for (const part of propertyPath(key)) {
+      value = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[part] : undefined;
+      if (value === undefined) break;
+    }
+    this.properties.set(key, value);
+    return value;
+  }
+}
+
+export interface Outcome {
+  actions: PushAction[];
+  notify: boolean;
+  highlight: boolean;
+}
+
+interface CompiledRule {
+  /** Shared by every event the rule decides: read it, do not change it. */
+  outcome: Outcome & { ruleId: string };
+  matches(view: EventView): boolean;
+}
+
+/** A user's compiled rules, in evaluation order, enabled ones only. */
+export interface CompiledRuleset {
+  userId: string;
+  rules: CompiledRule[];
+}
+
+/**
+ * Splits a dot-separated property path (spec appendix "Dot-separated property
+ * paths"): `\.` is a literal dot and `\\` a literal backslash.
+ */
+export function propertyPath(key: string): string[] {
+  let cached = pathCache.get(key);
+  if (cached) return cached;
+  const parts: string[] = [];
+  let current = "";
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i]!;
+    if (c === "\\" && (key[i + 1] === "." || key[i + 1] === "\\")) current += key[++i];
+    else if (c === ".") {
+      parts.push(current);
+      current = "";
+    } else current += c;
+  }
+  parts.push(current);
+  cached = parts;
+  if (pathCache.size > 10_000) pathCache.clear();
+  pathCache.set(key, cached);
+  return cached;
+}
+const pathCache = new Map<string, string[]>();
+
+const WORD = "A-Za-z0-9_";
+const regexCache = new Map<string, RegExp>();
+
+const escapeRegex = (text: string) => text.replace(/[.+^${}()|[\]\\*?]/g, "\\$&");
+
+function cachedRegex(cacheKey: string, source: () => string): RegExp {
+  let regex = regexCache.get(cacheKey);
+  if (!regex) {
+    regex = new RegExp(source(), "is");
+    if (regexCache.size > 10_000) regexCache.clear();
+    regexCache.set(cacheKey, regex);
+  }
+  return regex;
+}
+
+/** Any substring that starts and ends at a word boundary (spec: event_match on content.body). */
+const atWordBoundaries = (source: string) => `(?:^|[^${WORD}])${source}(?:[^${WORD}]|$)`;
+
+/**
+ * A glob (spec appendix "Glob-style matching": `*` any run, `?` one character)
+ * as a case-insensitive regex: over the whole value, or over any substring that
+ * starts and ends at a word boundary (content.body and content rules).
+ */
+export function globRegex(glob: string, wordBoundary: boolean): RegExp {
+  return cachedRegex(`${wordBoundary ? "w" : "e"}${glob}`, () => {
+    const source = glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === "*" ? ".*?" : c === "?" ? "." : `\\${c}`));
+    return wordBoundary ? atWordBoundaries(source) : `^${source}$`;
+  });
+}
+
+/** A literal text (a display name) at word boundaries, case-insensitively. */
+function literalRegex(text: string): RegExp {
+  return cachedRegex(`l${text}`, () => atWordBoundaries(escapeRegex(text)));
+}
+
+const isScalar = (value: unknown) => value === null || typeof value === "string" || typeof value === "boolean" || Number.isSafeInteger(value);
+
+function memberCountTest(is: string): ((count: number) => boolean) | null {
+  const parsed = /^(==|<|>|>=|<=)?([0-9]+)$/.exec(is);
+  if (!parsed) return null;
+  const n = Number(parsed[2]);
+  switch (parsed[1]) {
+    case "<": return (c) => c < n;
+    case ">": return (c) => c > n;
+    case ">=": return (c) => c >= n;
+    case "<=": return (c) => c <= n;
+    default: return (c) => c === n;
+  }
+}
+
+/** One condition as a test; unrecognised or malformed conditions never match (spec: "Conditions"). */
+function compileCondition(condition: PushCondition, userId: string): (view: EventView) => boolean {
+  const never = () => false;
+  const key = typeof condition.key === "string" ? condition.key : undefined;
+  switch (condition.kind) {
+    case "event_match": {
+      if (key === undefined || typeof condition.pattern !== "string") return never;
+      const regex = globRegex(condition.pattern, key === "content.body");
+      const test = (view: EventView) => {
+        const value = view.property(key);
+        return typeof value === "string" && regex.test(value);
+      };
+      // A condition naming the user (invite_for_me's state_key) is the user's own: nothing to share.
+      if (condition.pattern === userId) return test;
+      const memo = conditionId(`m\u0000${key}\u0000${condition.pattern}`);
+      return (view) => view.once(memo, test);
+    }
+    case "event_property_is":
+    case "event_property_contains": {
+      if (key === undefined || !isScalar(condition.value)) return never;
+      const expected = condition.value;
+      const contains = condition.kind === "event_property_contains";
+      const test = (view: EventView) => {
+        const value = view.property(key);
+        if (contains) return Array.isArray(value) && value.some((item) => isScalar(item) && item === expected);
+        return value !== undefined && isScalar(value) && value === expected;
+      };
+      // is_user_mention names the user: nothing to share.
+      if (expected === userId) return test;
+      const memo = conditionId(`${condition.kind}\u0000${key}\u0000${JSON.stringify(expected)}`);
+      return (view) => view.once(memo, test);
+    }
+    case "contains_display_name": {
+      // Display names differ between members: nothing to share; each user's
+      // compiled rule keeps the regex of the name it saw last.
+      let lastName: string | undefined;
+      let lastRegex: RegExp | undefined;
+      return (view) => {
+        if (view.body === undefined || view.encrypted) return false;
+        const name = view.room.displayName(userId);
+        if (name === undefined || name === "") return false;
+        if (name !== lastName) [lastName, lastRegex] = [name, literalRegex(name)];
+        return lastRegex!.test(view.body);
+      };
+    }
+    case "room_member_count": {
+      const test = typeof condition.is === "string" ? memberCountTest(condition.is) : null;
+      return test ? (view) => test(view.room.memberCount) : never;
+    }
+    case "sender_notification_permission":
+      if (key === undefined) return never;
+      const memo = conditionId(`p\u0000${key}`);
+      return (view) => view.once(memo, (v) => v.room.senderMayNotify(key));
+    default:
+      return never;
+  }
+}
+
+/** Reads the actions: notify, and the highlight tweak (true when given without a value). */
+export function outcomeOf(actions: PushAction[]): Outcome {
+  let notify = false;
+  let highlight = false;
+  for (const action of actions) {
+    if (action === "notify") notify = true;
+    else if (typeof action === "object" && action.set_tweak === "highlight") highlight = action.value !== false;
+  }
+  return { actions, notify, highlight };
+}
+
+/**
+ * Rules that find mentions in the body. Since v1.7 they "should only be enabled
+ * if the event does not have an m.mentions property" (spec: "Default Override
+ * Rules", "Default Content Rules"): with one, the event says whom it mentions.
+ */
+const BODY_MENTION_RULES = new Set([".m.rule.contains_display_name", ".m.rule.roomnotif", ".m.rule.contains_user_name"]);
+
+function compileRule(kind: RuleKind, rule: PushRule, userId: string): CompiledRule {
+  const compiled = compileMatch(kind, rule, userId);
+  if (rule.default && BODY_MENTION_RULES.has(rule.rule_id)) {
+    const inner = compiled.matches;
+    compiled.matches = (view) => !view.hasMentions && inner(view);
+  }
+  return compiled;
+}
+
+function compileMatch(kind: RuleKind, rule: PushRule, userId: string): CompiledRule {
+  let matches: (view: EventView) => boolean;
+  if (kind === "room") matches = (view) => view.event.room_id === rule.rule_id;
+  else if (kind === "sender") matches = (view) => view.event.sender === rule.rule_id;
+  else if (kind === "content") {
+    // Content rules match content.body; an encrypted event has none to match.
+    const regex = typeof rule.pattern === "string" ? globRegex(rule.pattern, true) : null;
+    // Content patterns are mostly the users' own (their localparts): not shared between members.
+    matches = (view) => regex !== null && view.body !== undefined && !view.encrypted && regex.test(view.body);
+  } else {
+    const tests = (rule.conditions ?? []).map((condition) => compileCondition(condition, userId));
+    matches = (view) => {
+      for (const test of tests) if (!test(view)) return false;
+      return true;
+    };
+  }
+  return { outcome: { ...outcomeOf(rule.actions), ruleId: rule.rule_id }, matches };
+}
+
+/** Compiles a ruleset (already in priority order per kind) into one list. */
+export function compileRuleset(userId: string, ruleset: Ruleset): CompiledRuleset {
+  const rules: CompiledRule[] = [];
+  for (const kind of ["override", "content", "room", "sender", "underride"] as const) {
+    for (const rule of ruleset[kind]) if (rule.enabled) rules.push(compileRule(kind, rule, userId));
+  }
+  return { userId, rules };
+}
+
+/**
+ * The first enabled rule that matches decides (spec: "Push Rules": "Only
+ * actions for highest priority rule"); null when none matches.
+ */
+export function evaluate(compiled: CompiledRuleset, view: EventView): (Outcome & { ruleId: string }) | null {
+  for (const rule of compiled.rules) if (rule.matches(view)) return rule.outcome;
+  return null;
+}
