@@ -117,11 +117,11 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    outbound_extra_ca_file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+      description: "PEM file of a CA certificate to trust, besides the system's, for outbound HTTPS (push gateways, URL previews)",
+    }),
     push: Type.Object(
       {
-        extra_ca_file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
-          description: "PEM file of a CA certificate to trust, besides the system's, when calling push gateways over HTTPS",
-        }),
         max_attempts: Type.Integer({ minimum: 1, description: "Attempts to deliver one notification to a push gateway before giving up" }),
         retry_initial_ms: Type.Integer({ minimum: 1, description: "Wait before the first retry; each later retry waits twice as long" }),
         notification_retention_days: Type.Number({
@@ -184,7 +184,8 @@ export const DEFAULT_CONFIG: Config = {
     max_pending_uploads: 5,
     url_preview: { enabled: false, allow_private_addresses: false, max_bytes: 10 * 1024 * 1024, timeout_ms: 10_000 },
   },
-  push: { extra_ca_file: null, max_attempts: 6, retry_initial_ms: 1000, notification_retention_days: 30 },
+  outbound_extra_ca_file: null,
+  push: { max_attempts: 6, retry_initial_ms: 1000, notification_retention_days: 30 },
   rate_limits: {
     enabled: true,
     login: { per_second: 0.5, burst: 10 },

@@ -3,6 +3,7 @@
 // the page is fetched with safe-fetch.ts, its Open Graph tags returned, and its
 // og:image (or the URL itself, when it is an image) stored as media and
 // returned as an mxc:// URI with its type, size and dimensions.
+import { outboundTls } from "../http/outbound";
 import type { Homeserver } from "../homeserver";
 import { forbidden, MatrixError } from "../http/errors";
 import { perInstance } from "../util/per-instance";
@@ -26,7 +27,7 @@ export async function previewUrl(hs: Homeserver, userId: string, url: string | u
   const now = Date.now();
   const cached = cache.get(url);
   if (cached && cached.expires > now) return cached.preview;
-  const limits: FetchLimits = { maxBytes: settings.max_bytes, timeoutMs: settings.timeout_ms, allowPrivateAddresses: settings.allow_private_addresses };
+  const limits: FetchLimits = { maxBytes: settings.max_bytes, timeoutMs: settings.timeout_ms, allowPrivateAddresses: settings.allow_private_addresses, tls: outboundTls(hs.config) };
   const preview = buildPreview(hs, userId, url, limits);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(url, { expires: now + CACHE_MS, preview });

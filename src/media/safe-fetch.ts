@@ -9,6 +9,7 @@
 // https the TLS certificate must match the name, so the name is fetched again
 // after the check; a DNS server that answers differently within that moment
 // (DNS rebinding) is the remaining risk, which allow-listing at a proxy removes.
+import type { OutboundTls } from "../http/outbound";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { MatrixError } from "../http/errors";
@@ -18,6 +19,8 @@ export interface FetchLimits {
   maxBytes: number;
   timeoutMs: number;
   allowPrivateAddresses: boolean;
+  /** Extra trusted CAs for https (see http/outbound.ts). */
+  tls?: OutboundTls;
 }
 
 export interface FetchedResource {
@@ -83,7 +86,7 @@ async function fetchChecked(url: URL, limits: FetchLimits, signal: AbortSignal):
     target = pinned.href;
     headers.host = url.host;
   }
-  return fetch(target, { redirect: "manual", signal, headers });
+  return fetch(target, { redirect: "manual", signal, headers, ...(limits.tls && url.protocol === "https:" ? { tls: limits.tls } : {}) });
 }
 
 async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array> {

@@ -4,9 +4,8 @@
 // 429) is retried with exponential back-off; pushkeys the gateway answers as
 // `rejected` lose their pusher (spec: "Homeservers must cease sending
 // notification requests for these pushkeys and remove the associated pushers").
-import { rootCertificates } from "node:tls";
-import { readFileSync } from "node:fs";
 import type { Homeserver } from "../homeserver";
+import { outboundTls } from "../http/outbound";
 import { loadEvent } from "../rooms/room-state";
 import type { PusherRow } from "../store/push";
 import { unreadNotifications } from "./counts";
@@ -82,9 +81,8 @@ export function notifyBody(hs: Homeserver, pusher: PusherRow, eventId: string, n
 }
 
 export function createPushDelivery(hs: Homeserver): PushDelivery {
-  const { max_attempts: maxAttempts, retry_initial_ms: retryInitialMs, extra_ca_file: extraCaFile } = hs.config.push;
-  // Bun's fetch takes the trusted CAs as a list: the system's plus the configured one.
-  const tls = extraCaFile ? { ca: [...rootCertificates, readFileSync(extraCaFile, "utf8")] } : undefined;
+  const { max_attempts: maxAttempts, retry_initial_ms: retryInitialMs } = hs.config.push;
+  const tls = outboundTls(hs.config);
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let inFlight = 0;
   let closed = false;

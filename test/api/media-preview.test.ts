@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { isBlockedAddress } from "../../src/media/address-filter";
 import { openGraphOf } from "../../src/media/open-graph";
 import { pngImage } from "../helpers/images";
+import { makePrivateCa } from "../helpers/private-ca";
 import { startTestServer, type TestServer } from "../helpers/server";
 
 const image = pngImage(60, 40);
@@ -118,5 +119,33 @@ describe("address filter and Open Graph scanner", () => {
   test("only attribute values are read", () => {
     expect(openGraphOf(`<meta property="og:title" content="<script>alert(1)</script>">`)).toEqual({ "og:title": "<script>alert(1)</script>" });
     expect(openGraphOf("no tags here")).toEqual({});
+  });
+});
+
+describe("preview_url over HTTPS", () => {
+  test("a site whose CA is only in outbound_extra_ca_file is previewed when that CA is configured", async () => {
+    const ca = await makePrivateCa();
+    const site = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: ca.tls,
+      fetch: () => new Response('<html><head><meta property="og:title" content="Private site"></head></html>', { headers: { "content-type": "text/html" } }),
+    });
+    const settings = { enabled: true, allow_private_addresses: true, timeout_ms: 2000 };
+    const trusting = await startTestServer({ outbound_extra_ca_file: ca.caFile, media: { url_preview: settings } });
+    const untrusting = await startTestServer({ media: { url_preview: settings } });
+    try {
+      const url = `https://127.0.0.1:${site.port}/`;
+      for (const [server, trusted] of [[trusting, true], [untrusting, false]] as const) {
+        const token = (await server.register("https-previewer")).access_token;
+        const response = await server.request("GET", `/_matrix/client/v1/media/preview_url?url=${encodeURIComponent(url)}`, { token });
+        if (trusted) expect(response.body["og:title"]).toBe("Private site");
+        else expect(response.status).toBeGreaterThanOrEqual(400);
+      }
+    } finally {
+      site.stop(true);
+      await Promise.all([trusting.stop(), untrusting.stop()]);
+      ca.remove();
+    }
   });
 });

@@ -2,11 +2,9 @@
 // Push Gateway API, POST /_matrix/push/v1/notify). The gateways are Bun servers
 // on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expectError, sleep } from "../helpers/assert";
 import { CLIENT, newTxnId, sendMessage, type User } from "../helpers/rooms";
+import { makePrivateCa, type PrivateCa } from "../helpers/private-ca";
 import { startTestServer, type TestServer } from "../helpers/server";
 
 let server: TestServer;
@@ -287,27 +285,18 @@ describe("delivery to the gateway", () => {
   });
 });
 
-describe("HTTPS gateways and push.extra_ca_file", () => {
-  let dir: string;
+describe("HTTPS gateways and outbound_extra_ca_file", () => {
+  let ca: PrivateCa;
   let tls: { cert: string; key: string };
   beforeAll(async () => {
-    // A private CA and a certificate for 127.0.0.1 signed by it.
-    dir = mkdtempSync(join(tmpdir(), "push-ca-"));
-    const run = async (...args: string[]) => {
-      const proc = Bun.spawn(["openssl", ...args], { cwd: dir, stdout: "ignore", stderr: "pipe" });
-      if ((await proc.exited) !== 0) throw new Error(`openssl ${args[0]}: ${await new Response(proc.stderr).text()}`);
-    };
-    await run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test push CA");
-    await run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-    await Bun.write(join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-    await run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf");
-    tls = { cert: await Bun.file(join(dir, "server.pem")).text(), key: await Bun.file(join(dir, "server.key")).text() };
+    ca = await makePrivateCa();
+    tls = ca.tls;
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => ca.remove());
 
   test("delivered when the gateway's CA is configured; not otherwise", async () => {
     const gateway = startGateway(tls);
-    const trusting = await startTestServer({ push: { extra_ca_file: join(dir, "ca.pem"), retry_initial_ms: 20, max_attempts: 1 } });
+    const trusting = await startTestServer({ outbound_extra_ca_file: ca.caFile, push: { retry_initial_ms: 20, max_attempts: 1 } });
     const untrusting = await startTestServer({ push: { retry_initial_ms: 20, max_attempts: 1 } });
     try {
       for (const [hs, delivered] of [[untrusting, false], [trusting, true]] as const) {
