@@ -220,6 +220,17 @@ describe("bad input: a clear error and nothing changed", () => {
     });
   });
 
+  test("GET account_data/m.push_rules answers the current rules, defaults included, before and after a change", async () => {
+    const alice = await newUser();
+    const path = `${CLIENT}/user/${enc(alice.user_id)}/account_data/m.push_rules`;
+    const before = await ok(alice, "GET", path);
+    expect(before.global.override.map((rule: any) => rule.rule_id)).toContain(".m.rule.master");
+    expect(before).toEqual(await ok(alice, "GET", `${CLIENT}/pushrules/`));
+    await ok(alice, "PUT", rulePath("content", "cheese"), { pattern: "cheese", actions: ["notify"] });
+    const after = await ok(alice, "GET", path);
+    expect(after.global.content.map((rule: any) => rule.rule_id)).toContain("cheese");
+  });
+
   test("one user's rules are not another's", async () => {
     const alice = await newUser();
     const bob = await newUser();

@@ -6,6 +6,7 @@ import { authenticated } from "../../http/auth";
 import { MatrixError, forbidden } from "../../http/errors";
 import { requireRoomId } from "../../rooms/ids";
 import { currentMembership } from "../../rooms/room-state";
+import { PUSH_RULES_TYPE, pushRulesContent } from "../../push/ruleset";
 import { deleteTag, getAccountData, getTags, putAccountData, requireOwnAccount, setTag } from "../../sync/account-data";
 import { sendReceipt, setReadMarkers } from "../../sync/receipts";
 import { sendToDevice } from "../../sync/to-device";
@@ -31,6 +32,9 @@ export function userDataApi(hs: Homeserver, prefix: string) {
       "/user/:userId/account_data/:type",
       ({ params, requester }) => {
         requireOwnAccount(requester.userId, params.userId);
+        // The push rules are account data the server keeps: their current form
+        // (defaults included) even before the user changed any, as Synapse answers.
+        if (params.type === PUSH_RULES_TYPE) return pushRulesContent(hs, requester.userId);
         return getAccountData(hs, requester.userId, "", params.type);
       },
       { params: UserType },
