@@ -465,9 +465,15 @@ describe("room entries", () => {
     const read = await sliding(server, alice, body, { pos: next.pos });
     expect(read.rooms[roomId]).toEqual({ notification_count: 0, lists: ["all"] });
 
+    // A mention of alice raises her highlight count (push rules: .m.rule.is_user_mention).
+    await sendMessage(server, bob, roomId, { msgtype: "m.text", body: "look here", "m.mentions": { user_ids: [alice.user_id] } });
+    const mentioned = await sliding(server, alice, body, { pos: read.pos });
+    expect(mentioned.rooms[roomId].notification_count).toBe(1);
+    expect(mentioned.rooms[roomId].highlight_count).toBe(1);
+
     // The name is removed: null says so.
     await putState(server, alice, roomId, "m.room.name", "", {});
-    const renamed = await sliding(server, alice, body, { pos: read.pos });
+    const renamed = await sliding(server, alice, body, { pos: mentioned.pos });
     expect(renamed.rooms[roomId].name).toBe(bob.user_id.slice(1).split(":")[0]);
     expect(renamed.rooms[roomId].heroes).toEqual([{ user_id: bob.user_id, displayname: bob.user_id.slice(1).split(":")[0] }]);
   });
