@@ -1,0 +1,303 @@
+// A day of ordinary use with real clients (matrix-js-sdk, no crypto: the rooms
+// are unencrypted so that the server can search them): an image and its
+// thumbnail, replies, edits, reactions and threads, a mention that raises and
+// then clears the highlight count, server-side search, the user directory and
+// a space. What each user sees is asserted through the SDK's own models, and
+// through plain HTTP where the SDK does not expose the server's answer.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type MatrixClient, type MatrixEvent, NotificationCountType, Preset, RelationType } from "matrix-js-sdk";
+import { PNG } from "pngjs";
+import {
+  type Account,
+  type CryptoClient,
+  describeFailures,
+  type E2eServer,
+  login,
+  register,
+  startServerProcess,
+  startSdkClient,
+  waitFor,
+} from "./harness";
+
+let server: E2eServer;
+const clients: CryptoClient[] = [];
+
+beforeAll(async () => {
+  server = await startServerProcess();
+});
+
+afterAll(async () => {
+  for (const client of clients) client.stop();
+  await server?.stop();
+});
+
+/** A 240x160 RGB gradient with a diagonal stripe: real pixels, so a thumbnail of it is a real resize. */
+function makePng(width: number, height: number): Uint8Array {
+  const png = new PNG({ width, height });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const stripe = Math.abs(x - y) < 8;
+      png.data[i] = stripe ? 255 : Math.round((x / width) * 255);
+      png.data[i + 1] = stripe ? 255 : Math.round((y / height) * 255);
+      png.data[i + 2] = 128;
+      png.data[i + 3] = 255;
+    }
+  }
+  return new Uint8Array(PNG.sync.write(png));
+}
+
+async function authedGet(account: Account, url: string): Promise<Response> {
+  return fetch(url, { headers: { authorization: `Bearer ${account.accessToken}` }, signal: AbortSignal.timeout(10_000) });
+}
+
+async function authedJson(account: Account, path: string, init: { method?: string; body?: unknown } = {}): Promise<any> {
+  const response = await fetch(`${server.baseUrl}${path}`, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${account.accessToken}`, "content-type": "application/json" },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** The event in the client's room, in the main timeline or any thread's, once it has arrived. */
+function seen(client: MatrixClient, roomId: string, eventId: string): Promise<MatrixEvent> {
+  return waitFor(`${client.getUserId()} to see ${eventId}`, () => {
+    const room = client.getRoom(roomId);
+    if (!room) return undefined;
+    return room.findEventById(eventId) ?? room.getThreads().flatMap((thread) => thread.events).find((event) => event.getId() === eventId);
+  });
+}
+
+test(
+  "two users spend a day in rooms: media, replies, edits, reactions, threads, mentions, search, directory, spaces",
+  async () => {
+    const aliceAccount = await register(server, "alice");
+    const bobAccount = await register(server, "bob");
+    const carolAccount = await register(server, "carol");
+    const alice = await startSdkClient(server, aliceAccount, { crypto: false, threadSupport: true });
+    clients.push(alice);
+    const bob = await startSdkClient(server, bobAccount, { crypto: false, threadSupport: true });
+    clients.push(bob);
+    const serverName = aliceAccount.userId.slice(aliceAccount.userId.indexOf(":") + 1);
+    try {
+      // A display name that differs from the localpart, so that the mention and
+      // the directory search must use the profile, not the user id.
+      await bob.client.setDisplayName("Roberto Quillfeather");
+      await alice.client.setDisplayName("Alice Marchetti");
+
+      const { room_id: roomId } = await alice.client.createRoom({ preset: Preset.PrivateChat, name: "Team chat", invite: [bobAccount.userId] });
+      await waitFor("bob's invite", () => bob.client.getRoom(roomId)?.getMyMembership() === "invite");
+      await bob.client.joinRoom(roomId);
+      await waitFor("alice to see bob joined", () => alice.client.getRoom(roomId)?.getMember(bobAccount.userId)?.membership === "join");
+
+      // 1. An image: uploaded, sent as m.image, downloaded by bob through the
+      // authenticated media API, and thumbnailed.
+      const image = makePng(240, 160);
+      const { content_uri: mxc } = await alice.client.uploadContent(new Blob([image], { type: "image/png" }), { name: "gradient.png", type: "image/png" });
+      expect(mxc).toStartWith(`mxc://${serverName}/`);
+      const imageEvent = await alice.client.sendMessage(roomId, {
+        msgtype: "m.image",
+        body: "gradient.png",
+        url: mxc,
+        info: { w: 240, h: 160, mimetype: "image/png", size: image.byteLength },
+      } as any);
+      const bobsImage = await seen(bob.client, roomId, imageEvent.event_id);
+      const imageContent = bobsImage.getContent();
+      expect(imageContent.msgtype).toBe("m.image");
+      expect(imageContent.info).toEqual({ w: 240, h: 160, mimetype: "image/png", size: image.byteLength });
+      const downloadUrl = bob.client.mxcUrlToHttp(imageContent.url, undefined, undefined, undefined, false, true, true)!;
+      expect(downloadUrl).toContain("/_matrix/client/v1/media/download/");
+      // The authenticated endpoint refuses a request without a token...
+      expect((await fetch(downloadUrl, { signal: AbortSignal.timeout(10_000) })).status).toBe(401);
+      // ...and gives bob, who has one, the very bytes alice uploaded.
+      const download = await authedGet(bobAccount, downloadUrl);
+      expect(download.status).toBe(200);
+      expect(download.headers.get("content-type")).toBe("image/png");
+      expect(new Uint8Array(await download.arrayBuffer())).toEqual(image);
+      const thumbnailUrl = bob.client.mxcUrlToHttp(imageContent.url, 32, 32, "crop", false, true, true)!;
+      expect(thumbnailUrl).toContain("/_matrix/client/v1/media/thumbnail/");
+      const thumbnail = await authedGet(bobAccount, thumbnailUrl);
+      expect(thumbnail.status).toBe(200);
+      expect(thumbnail.headers.get("content-type")).toBe("image/png");
+      const thumbnailBytes = new Uint8Array(await thumbnail.arrayBuffer());
+      expect(thumbnailBytes.byteLength).toBeLessThan(image.byteLength);
+      const decodedThumbnail = PNG.sync.read(Buffer.from(thumbnailBytes));
+      expect([decodedThumbnail.width, decodedThumbnail.height]).toEqual([32, 32]);
+
+      // 2. Reply, edit, reaction, thread.
+      const question = await alice.client.sendTextMessage(roomId, "Lunch at noon at the usual place?");
+      const bobsQuestion = await seen(bob.client, roomId, question.event_id);
+      const reply = await bob.client.sendMessage(roomId, {
+        msgtype: "m.text",
+        body: "> <@alice> Lunch at noon at the usual place?\n\nSounds good, see you there",
+        "m.relates_to": { "m.in_reply_to": { event_id: question.event_id } },
+      } as any);
+      const alicesReply = await seen(alice.client, roomId, reply.event_id);
+      expect(alicesReply.replyEventId).toBe(question.event_id);
+
+      const edit = await alice.client.sendMessage(roomId, {
+        msgtype: "m.text",
+        body: "* Lunch at half past twelve at the usual place?",
+        "m.new_content": { msgtype: "m.text", body: "Lunch at half past twelve at the usual place?" },
+        "m.relates_to": { rel_type: RelationType.Replace, event_id: question.event_id },
+      } as any);
+      // Bob's client applies the edit to the original event: it shows the new body.
+      await waitFor("bob's client to apply the edit", () => bobsQuestion.replacingEventId() === edit.event_id);
+      expect(bobsQuestion.getContent().body).toBe("Lunch at half past twelve at the usual place?");
+      expect(bobsQuestion.getOriginalContent().body).toBe("Lunch at noon at the usual place?");
+
+      const reaction = await bob.client.sendEvent(roomId, "m.reaction" as any, {
+        "m.relates_to": { rel_type: RelationType.Annotation, event_id: question.event_id, key: "👍" },
+      } as any);
+      await waitFor("alice's client to count bob's reaction", () => {
+        const annotations = alice.client.getRoom(roomId)?.relations.getChildEventsForEvent(question.event_id, RelationType.Annotation, "m.reaction");
+        return annotations?.getSortedAnnotationsByKey()?.some(([key, events]) => key === "👍" && events.size === 1);
+      });
+
+      const threadRoot = await alice.client.sendTextMessage(roomId, "Ideas for the offsite? Reply in this thread");
+      await seen(bob.client, roomId, threadRoot.event_id);
+      const threadReplies: string[] = [];
+      for (const body of ["A day at the lake", "Or the climbing hall"]) {
+        const previous = threadReplies.at(-1) ?? threadRoot.event_id;
+        const sent = await bob.client.sendMessage(roomId, threadRoot.event_id, {
+          msgtype: "m.text",
+          body,
+          "m.relates_to": { rel_type: RelationType.Thread, event_id: threadRoot.event_id, is_falling_back: true, "m.in_reply_to": { event_id: previous } },
+        } as any);
+        threadReplies.push(sent.event_id);
+      }
+      const alicesThread = await waitFor("alice's client to show the thread with both replies", () => {
+        const thread = alice.client.getRoom(roomId)?.getThread(threadRoot.event_id);
+        return thread && thread.length === 2 && thread.replyToEvent?.getId() === threadReplies[1] ? thread : undefined;
+      });
+      expect(alicesThread.events.map((event) => event.getId())).toEqual(expect.arrayContaining(threadReplies));
+      // Thread replies are not in the main timeline of a thread-aware client.
+      const mainTimelineIds = alice.client.getRoom(roomId)!.getLiveTimeline().getEvents().map((event) => event.getId());
+      expect(mainTimelineIds).toContain(threadRoot.event_id);
+      expect(mainTimelineIds).not.toContain(threadReplies[0]);
+
+      // What the server answers directly: /relations and /threads.
+      const annotations = await bob.client.relations(roomId, question.event_id, RelationType.Annotation);
+      expect(annotations.events.map((event) => event.getId())).toEqual([reaction.event_id]);
+      const edits = await bob.client.relations(roomId, question.event_id, RelationType.Replace);
+      expect(edits.events.map((event) => event.getId())).toEqual([edit.event_id]);
+      const threadChildren = await alice.client.relations(roomId, threadRoot.event_id, RelationType.Thread);
+      // Newest first, the default direction of /relations.
+      expect(threadChildren.events.map((event) => event.getId())).toEqual([...threadReplies].reverse());
+      const threads = await authedJson(bobAccount, `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/threads`);
+      expect(threads.chunk.map((event: any) => event.event_id)).toEqual([threadRoot.event_id]);
+      const threadSummary = threads.chunk[0].unsigned["m.relations"]["m.thread"];
+      expect(threadSummary.count).toBe(2);
+      expect(threadSummary.latest_event.event_id).toBe(threadReplies[1]);
+      expect(threadSummary.current_user_participated).toBe(true);
+      const participated = await authedJson(aliceAccount, `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/threads?include=participated`);
+      // Alice wrote the root, which counts as taking part.
+      expect(participated.chunk.map((event: any) => event.event_id)).toEqual([threadRoot.event_id]);
+
+      // 3. A mention: bob's highlight count rises, and a read receipt clears it.
+      const bobsRoom = bob.client.getRoom(roomId)!;
+      expect(bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      const mention = await alice.client.sendMessage(roomId, {
+        msgtype: "m.text",
+        body: "Roberto Quillfeather, could you look at the budget spreadsheet before lunch?",
+        "m.mentions": { user_ids: [bobAccount.userId] },
+      } as any);
+      const bobsMention = await seen(bob.client, roomId, mention.event_id);
+      await waitFor("bob's highlight count to rise", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 1);
+      await bob.client.sendReadReceipt(bobsMention);
+      await waitFor("bob's highlight count to fall to 0", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 0);
+      // The SDK could have cleared its count on its own; the server's count is 0 too.
+      const bobsSync = await authedJson(bobAccount, `/_matrix/client/v3/sync?timeout=0`);
+      expect(bobsSync.rooms.join[roomId].unread_notifications).toEqual({ highlight_count: 0, notification_count: 0 });
+
+      // Later bob opens the room on his phone, a new device with nothing cached:
+      // its first sync alone must show the edit, the thread and no highlight.
+      const phone = await startSdkClient(server, await login(server, "bob", "bob's phone"), { crypto: false, threadSupport: true });
+      clients.push(phone);
+      const phoneRoom = await waitFor("the room on bob's phone", () => phone.client.getRoom(roomId));
+      const phoneQuestion = await seen(phone.client, roomId, question.event_id);
+      await waitFor("the phone to apply the edit", () => phoneQuestion.getContent().body === "Lunch at half past twelve at the usual place?");
+      expect(phoneRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      await phoneRoom.fetchRoomThreads();
+      const phoneThread = await waitFor("the thread on bob's phone", () => {
+        const thread = phoneRoom.getThread(threadRoot.event_id);
+        return thread && thread.length === 2 ? thread : undefined;
+      });
+      expect(phoneRoom.getThreads().map((thread) => thread.id)).toEqual([threadRoot.event_id]);
+      await waitFor("the phone's thread to end with the latest reply", () => phoneThread.replyToEvent?.getId() === threadReplies[1]);
+
+      // 4. Search. Alice and carol share a room bob is not in.
+      const carol = await startSdkClient(server, carolAccount, { crypto: false });
+      clients.push(carol);
+      const { room_id: privateRoomId } = await alice.client.createRoom({ preset: Preset.PrivateChat, name: "Surprise party", invite: [carolAccount.userId] });
+      await waitFor("carol's invite", () => carol.client.getRoom(privateRoomId)?.getMyMembership() === "invite");
+      await carol.client.joinRoom(privateRoomId);
+      await alice.client.sendTextMessage(privateRoomId, "The party is at the zanzibar lounge, keep it quiet");
+
+      const budget = await bob.client.searchRoomEvents({ term: "spreadsheet" });
+      expect(budget.results.map((result) => result.context.getEvent().getId())).toEqual([mention.event_id]);
+      expect(budget.results[0]!.context.getEvent().getContent().body).toContain("budget spreadsheet");
+      expect(budget.count).toBe(1);
+      // Alice, who is in that room, finds the word; bob does not.
+      const alicesParty = await alice.client.searchRoomEvents({ term: "zanzibar" });
+      expect(alicesParty.results).toHaveLength(1);
+      const bobsParty = await bob.client.searchRoomEvents({ term: "zanzibar" });
+      expect(bobsParty.results).toHaveLength(0);
+      expect(bobsParty.count ?? 0).toBe(0);
+
+      // 5. The user directory: alice finds bob by part of his display name.
+      const directory = await alice.client.searchUserDirectory({ term: "quillf" });
+      expect(directory.results).toEqual([expect.objectContaining({ user_id: bobAccount.userId, display_name: "Roberto Quillfeather" })]);
+
+      // 6. A space with two rooms.
+      const { room_id: spaceId } = await alice.client.createRoom({
+        preset: Preset.PrivateChat,
+        name: "Team space",
+        creation_content: { type: "m.space" },
+      });
+      const childIds: string[] = [];
+      for (const name of ["Planning", "Random"]) {
+        const { room_id: childId } = await alice.client.createRoom({
+          preset: Preset.PrivateChat,
+          name,
+          initial_state: [{ type: "m.space.parent", state_key: spaceId, content: { via: [serverName], canonical: true } }],
+        });
+        await alice.client.sendStateEvent(spaceId, "m.space.child" as any, { via: [serverName] }, childId);
+        childIds.push(childId);
+      }
+      const hierarchy = await alice.client.getRoomHierarchy(spaceId);
+      const byId = new Map(hierarchy.rooms.map((room) => [room.room_id, room]));
+      expect(byId.get(spaceId)?.room_type).toBe("m.space");
+      expect(byId.get(spaceId)?.name).toBe("Team space");
+      expect(
+        byId
+          .get(spaceId)
+          ?.children_state.map((event) => event.state_key)
+          .sort(),
+      ).toEqual([...childIds].sort());
+      expect(childIds.map((id) => byId.get(id)?.name)).toEqual(["Planning", "Random"]);
+      expect(hierarchy.rooms).toHaveLength(3);
+      // Alice's client sees the space as a space, and its children through state.
+      const alicesSpace = await waitFor("alice's client to have the space", () => alice.client.getRoom(spaceId));
+      expect(alicesSpace.isSpaceRoom()).toBe(true);
+
+      // The SDK asks for MatrixRTC transports (MSC4143), which the server does not
+      // implement and rightly answers 404 M_UNRECOGNIZED; anything else refused is a failure.
+      const refused = describeFailures(...clients)
+        .split("\n")
+        .filter((line) => line && !line.includes("/unstable/org.matrix.msc4143/rtc/transports -> 404"));
+      expect(refused).toEqual([]);
+    } catch (error) {
+      const failures = describeFailures(...clients);
+      const serverLog = server.log.slice(-3000);
+      throw new Error(
+        `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
+      );
+    }
+  },
+  60_000,
+);
