@@ -198,6 +198,14 @@ test(
       // Alice wrote the root, which counts as taking part.
       expect(participated.chunk.map((event: any) => event.event_id)).toEqual([threadRoot.event_id]);
 
+      // Bob takes his reaction back: alice's client drops it, and so does /relations.
+      await bob.client.redactEvent(roomId, reaction.event_id);
+      await waitFor("alice's client to drop the redacted reaction", () => {
+        const annotations = alice.client.getRoom(roomId)?.relations.getChildEventsForEvent(question.event_id, RelationType.Annotation, "m.reaction");
+        return !annotations?.getSortedAnnotationsByKey()?.some(([key, events]) => key === "👍" && events.size > 0);
+      });
+      expect((await bob.client.relations(roomId, question.event_id, RelationType.Annotation)).events).toEqual([]);
+
       // 3. A mention: bob's highlight count rises, and a read receipt clears it.
       const bobsRoom = bob.client.getRoom(roomId)!;
       expect(bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
@@ -210,6 +218,23 @@ test(
       await waitFor("bob's highlight count to rise", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 1);
       await bob.client.sendReadReceipt(bobsMention);
       await waitFor("bob's highlight count to fall to 0", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 0);
+      // A mention inside the thread counts for the thread, not the main timeline,
+      // and a receipt in the thread clears it.
+      const threadMention = await alice.client.sendMessage(roomId, threadRoot.event_id, {
+        msgtype: "m.text",
+        body: "Roberto Quillfeather, which lake did you have in mind?",
+        "m.mentions": { user_ids: [bobAccount.userId] },
+        "m.relates_to": { rel_type: RelationType.Thread, event_id: threadRoot.event_id, is_falling_back: true, "m.in_reply_to": { event_id: threadReplies[1] } },
+      } as any);
+      const bobsThreadMention = await seen(bob.client, roomId, threadMention.event_id);
+      await waitFor("bob's thread highlight count to rise", () => bobsRoom.getThreadUnreadNotificationCount(threadRoot.event_id, NotificationCountType.Highlight) === 1);
+      expect(bobsRoom.getRoomUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      expect(bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(1);
+      await bob.client.sendReadReceipt(bobsThreadMention);
+      await waitFor("bob's thread highlight count to fall to 0", () => bobsRoom.getThreadUnreadNotificationCount(threadRoot.event_id, NotificationCountType.Highlight) === 0);
+      expect(bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      threadReplies.push(threadMention.event_id);
+
       // The SDK could have cleared its count on its own; the server's count is 0 too.
       const bobsSync = await authedJson(bobAccount, `/_matrix/client/v3/sync?timeout=0`);
       expect(bobsSync.rooms.join[roomId].unread_notifications).toEqual({ highlight_count: 0, notification_count: 0 });
@@ -225,10 +250,10 @@ test(
       await phoneRoom.fetchRoomThreads();
       const phoneThread = await waitFor("the thread on bob's phone", () => {
         const thread = phoneRoom.getThread(threadRoot.event_id);
-        return thread && thread.length === 2 ? thread : undefined;
+        return thread && thread.length === 3 ? thread : undefined;
       });
       expect(phoneRoom.getThreads().map((thread) => thread.id)).toEqual([threadRoot.event_id]);
-      await waitFor("the phone's thread to end with the latest reply", () => phoneThread.replyToEvent?.getId() === threadReplies[1]);
+      await waitFor("the phone's thread to end with the latest reply", () => phoneThread.replyToEvent?.getId() === threadMention.event_id);
 
       // 4. Search. Alice and carol share a room bob is not in.
       const carol = await startSdkClient(server, carolAccount, { crypto: false });
@@ -252,23 +277,36 @@ test(
       // 5. The user directory: alice finds bob by part of his display name.
       const directory = await alice.client.searchUserDirectory({ term: "quillf" });
       expect(directory.results).toEqual([expect.objectContaining({ user_id: bobAccount.userId, display_name: "Roberto Quillfeather" })]);
+      // Bob shares no room with carol and she is in no public room: he does not find her, alice does.
+      expect((await bob.client.searchUserDirectory({ term: "carol" })).results).toEqual([]);
+      expect((await alice.client.searchUserDirectory({ term: "carol" })).results.map((user) => user.user_id)).toEqual([carolAccount.userId]);
 
-      // 6. A space with two rooms.
+      // 6. A space with two rooms: "Planning" open to the space's members (a
+      // restricted join rule, as clients create "visible to space members"
+      // rooms), "Random" by invitation only.
       const { room_id: spaceId } = await alice.client.createRoom({
         preset: Preset.PrivateChat,
         name: "Team space",
         creation_content: { type: "m.space" },
+        invite: [bobAccount.userId],
       });
       const childIds: string[] = [];
       for (const name of ["Planning", "Random"]) {
+        const restricted = name === "Planning";
         const { room_id: childId } = await alice.client.createRoom({
           preset: Preset.PrivateChat,
           name,
-          initial_state: [{ type: "m.space.parent", state_key: spaceId, content: { via: [serverName], canonical: true } }],
+          initial_state: [
+            { type: "m.space.parent", state_key: spaceId, content: { via: [serverName], canonical: true } },
+            ...(restricted
+              ? [{ type: "m.room.join_rules", state_key: "", content: { join_rule: "restricted", allow: [{ type: "m.room_membership", room_id: spaceId }] } }]
+              : []),
+          ],
         });
         await alice.client.sendStateEvent(spaceId, "m.space.child" as any, { via: [serverName] }, childId);
         childIds.push(childId);
       }
+      const [planningId, randomId] = childIds as [string, string];
       const hierarchy = await alice.client.getRoomHierarchy(spaceId);
       const byId = new Map(hierarchy.rooms.map((room) => [room.room_id, room]));
       expect(byId.get(spaceId)?.room_type).toBe("m.space");
@@ -279,17 +317,35 @@ test(
           ?.children_state.map((event) => event.state_key)
           .sort(),
       ).toEqual([...childIds].sort());
+      expect(byId.get(spaceId)?.children_state.every((event) => (event.content as { via?: string[] }).via?.[0] === serverName)).toBe(true);
       expect(childIds.map((id) => byId.get(id)?.name)).toEqual(["Planning", "Random"]);
+      expect(byId.get(planningId)?.join_rule).toBe("restricted");
       expect(hierarchy.rooms).toHaveLength(3);
-      // Alice's client sees the space as a space, and its children through state.
+      // Alice's client sees the space as a space, and its children and their parent through state.
       const alicesSpace = await waitFor("alice's client to have the space", () => alice.client.getRoom(spaceId));
       expect(alicesSpace.isSpaceRoom()).toBe(true);
+      await waitFor("alice's client to have both m.space.child events", () => alicesSpace.currentState.getStateEvents("m.space.child").length === 2);
+      const alicesPlanning = await waitFor("alice's client to have Planning", () => alice.client.getRoom(planningId));
+      expect(alicesPlanning.currentState.getStateEvents("m.space.parent", spaceId)?.getContent()).toEqual({ via: [serverName], canonical: true });
+
+      // Bob joins the space. He may join Planning through it, so the hierarchy
+      // shows it to him; Random, to which he has no invitation, it does not.
+      await waitFor("bob's invite to the space", () => bob.client.getRoom(spaceId)?.getMyMembership() === "invite");
+      await bob.client.joinRoom(spaceId);
+      const bobsHierarchy = await bob.client.getRoomHierarchy(spaceId);
+      expect(bobsHierarchy.rooms.map((room) => room.room_id).sort()).toEqual([spaceId, planningId].sort());
+      expect(bobsHierarchy.rooms.find((room) => room.room_id === planningId)?.name).toBe("Planning");
+      await bob.client.joinRoom(planningId, { viaServers: [serverName] });
+      await waitFor("alice to see bob join Planning", () => alice.client.getRoom(planningId)?.getMember(bobAccount.userId)?.membership === "join");
+      await expect(bob.client.joinRoom(randomId, { viaServers: [serverName] })).rejects.toMatchObject({ httpStatus: 403 });
 
       // The SDK asks for MatrixRTC transports (MSC4143), which the server does not
-      // implement and rightly answers 404 M_UNRECOGNIZED; anything else refused is a failure.
+      // implement and rightly answers 404 M_UNRECOGNIZED, and bob's join of Random
+      // is meant to be refused; anything else refused is a failure.
+      const expectedRefusals = ["/unstable/org.matrix.msc4143/rtc/transports -> 404", `/join/${encodeURIComponent(randomId)} -> 403`];
       const refused = describeFailures(...clients)
         .split("\n")
-        .filter((line) => line && !line.includes("/unstable/org.matrix.msc4143/rtc/transports -> 404"));
+        .filter((line) => line && !expectedRefusals.some((expected) => line.includes(expected)));
       expect(refused).toEqual([]);
     } catch (error) {
       const failures = describeFailures(...clients);
