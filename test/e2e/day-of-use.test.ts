@@ -5,7 +5,7 @@
 // a space. What each user sees is asserted through the SDK's own models, and
 // through plain HTTP where the SDK does not expose the server's answer.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type MatrixClient, type MatrixEvent, NotificationCountType, Preset, RelationType } from "matrix-js-sdk";
+import { EventTimeline, type MatrixClient, type MatrixEvent, NotificationCountType, Preset, RelationType } from "matrix-js-sdk";
 import { PNG } from "pngjs";
 import {
   type Account,
@@ -127,6 +127,18 @@ test(
       expect(thumbnailBytes.byteLength).toBeLessThan(image.byteLength);
       const decodedThumbnail = PNG.sync.read(Buffer.from(thumbnailBytes));
       expect([decodedThumbnail.width, decodedThumbnail.height]).toEqual([32, 32]);
+      // Asked for more than the image has, the server does not upscale: the original comes back.
+      const large = await authedGet(bobAccount, bob.client.mxcUrlToHttp(imageContent.url, 640, 480, "scale", false, true, true)!);
+      expect(large.status).toBe(200);
+      const decodedLarge = PNG.sync.read(Buffer.from(await large.arrayBuffer()));
+      expect([decodedLarge.width, decodedLarge.height]).toEqual([240, 160]);
+      // Downloaded under a file name of bob's choosing, as a "save as" does.
+      const namedUrl = new URL(downloadUrl);
+      namedUrl.pathname += "/day-one.png";
+      const saved = await authedGet(bobAccount, namedUrl.toString());
+      expect(saved.status).toBe(200);
+      expect(saved.headers.get("content-disposition")).toContain('filename="day-one.png"');
+      expect(new Uint8Array(await saved.arrayBuffer())).toEqual(image);
 
       // 2. Reply, edit, reaction, thread.
       const question = await alice.client.sendTextMessage(roomId, "Lunch at noon at the usual place?");
@@ -199,7 +211,7 @@ test(
       expect(participated.chunk.map((event: any) => event.event_id)).toEqual([threadRoot.event_id]);
 
       // Bob takes his reaction back: alice's client drops it, and so does /relations.
-      await bob.client.redactEvent(roomId, reaction.event_id);
+      const unreact = await bob.client.redactEvent(roomId, reaction.event_id);
       await waitFor("alice's client to drop the redacted reaction", () => {
         const annotations = alice.client.getRoom(roomId)?.relations.getChildEventsForEvent(question.event_id, RelationType.Annotation, "m.reaction");
         return !annotations?.getSortedAnnotationsByKey()?.some(([key, events]) => key === "👍" && events.size > 0);
@@ -218,6 +230,7 @@ test(
       await waitFor("bob's highlight count to rise", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 1);
       await bob.client.sendReadReceipt(bobsMention);
       await waitFor("bob's highlight count to fall to 0", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 0);
+      await waitFor("alice to see bob's read receipt on the mention", () => alice.client.getRoom(roomId)?.getEventReadUpTo(bobAccount.userId) === mention.event_id);
       // A mention inside the thread counts for the thread, not the main timeline,
       // and a receipt in the thread clears it.
       const threadMention = await alice.client.sendMessage(roomId, threadRoot.event_id, {
@@ -254,6 +267,14 @@ test(
       });
       expect(phoneRoom.getThreads().map((thread) => thread.id)).toEqual([threadRoot.event_id]);
       await waitFor("the phone's thread to end with the latest reply", () => phoneThread.replyToEvent?.getId() === threadMention.event_id);
+      // Scrolling up on the phone reaches the image from the morning, through /messages.
+      await waitFor("the phone to scroll back to the image", async () => {
+        if (phoneRoom.findEventById(imageEvent.event_id)) return true;
+        if (!phoneRoom.getLiveTimeline().getPaginationToken(EventTimeline.BACKWARDS)) return false;
+        await phone.client.scrollback(phoneRoom, 10);
+        return false;
+      });
+      expect(phoneRoom.findEventById(imageEvent.event_id)?.getContent().url).toBe(mxc);
 
       // 4. Search. Alice and carol share a room bob is not in.
       const carol = await startSdkClient(server, carolAccount, { crypto: false });
@@ -267,6 +288,15 @@ test(
       expect(budget.results.map((result) => result.context.getEvent().getId())).toEqual([mention.event_id]);
       expect(budget.results[0]!.context.getEvent().getContent().body).toContain("budget spreadsheet");
       expect(budget.count).toBe(1);
+      expect(budget.highlights).toContain("spreadsheet");
+      // The SDK asks for one event of context either side: the redaction before and
+      // the thread mention after; it keeps only those of the result's own timeline.
+      expect(budget.results[0]!.context.getTimeline().map((event) => event.getId())).toEqual([unreact.event_id, mention.event_id]);
+      const rawSearch = await authedJson(bobAccount, "/_matrix/client/v3/search", { method: "POST", body: budget._query });
+      const rawContext = rawSearch.search_categories.room_events.results[0].context;
+      expect(rawContext.events_before.map((event: any) => event.event_id)).toEqual([unreact.event_id]);
+      expect(rawContext.events_after.map((event: any) => event.event_id)).toEqual([threadMention.event_id]);
+      expect(rawContext.profile_info[aliceAccount.userId]).toMatchObject({ displayname: "Alice Marchetti" });
       // Alice, who is in that room, finds the word; bob does not.
       const alicesParty = await alice.client.searchRoomEvents({ term: "zanzibar" });
       expect(alicesParty.results).toHaveLength(1);
@@ -277,6 +307,10 @@ test(
       // 5. The user directory: alice finds bob by part of his display name.
       const directory = await alice.client.searchUserDirectory({ term: "quillf" });
       expect(directory.results).toEqual([expect.objectContaining({ user_id: bobAccount.userId, display_name: "Roberto Quillfeather" })]);
+      // Alice renames herself: bob's client shows the new name in their room.
+      await alice.client.setDisplayName("Alice M.");
+      await waitFor("bob's client to show alice's new name", () => bob.client.getRoom(roomId)?.getMember(aliceAccount.userId)?.name === "Alice M.");
+      expect((await bob.client.searchUserDirectory({ term: "Alice M" })).results.map((user) => user.display_name)).toEqual(["Alice M."]);
       // Bob shares no room with carol and she is in no public room: he does not find her, alice does.
       expect((await bob.client.searchUserDirectory({ term: "carol" })).results).toEqual([]);
       expect((await alice.client.searchUserDirectory({ term: "carol" })).results.map((user) => user.user_id)).toEqual([carolAccount.userId]);
@@ -319,7 +353,9 @@ test(
       ).toEqual([...childIds].sort());
       expect(byId.get(spaceId)?.children_state.every((event) => (event.content as { via?: string[] }).via?.[0] === serverName)).toBe(true);
       expect(childIds.map((id) => byId.get(id)?.name)).toEqual(["Planning", "Random"]);
-      expect(byId.get(planningId)?.join_rule).toBe("restricted");
+      // The SDK's type lists only public and knock, but the spec's field carries any join rule.
+      expect(byId.get(planningId)?.join_rule as string | undefined).toBe("restricted");
+      expect((byId.get(planningId) as { allowed_room_ids?: string[] } | undefined)?.allowed_room_ids).toEqual([spaceId]);
       expect(hierarchy.rooms).toHaveLength(3);
       // Alice's client sees the space as a space, and its children and their parent through state.
       const alicesSpace = await waitFor("alice's client to have the space", () => alice.client.getRoom(spaceId));
