@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 /** A 240x160 RGB gradient with a diagonal stripe: real pixels, so a thumbnail of it is a real resize. */
-function makePng(width: number, height: number): Uint8Array {
+function makePng(width: number, height: number): Uint8Array<ArrayBuffer> {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
