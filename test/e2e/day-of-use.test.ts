@@ -143,6 +143,11 @@ test(
       // 2. Reply, edit, reaction, thread.
       const question = await alice.client.sendTextMessage(roomId, "Lunch at noon at the usual place?");
       const bobsQuestion = await seen(bob.client, roomId, question.event_id);
+      // Bob types his answer; alice's client shows him typing, then not.
+      await bob.client.sendTyping(roomId, true, 10_000);
+      await waitFor("alice to see bob typing", () => alice.client.getRoom(roomId)?.getMember(bobAccount.userId)?.typing === true);
+      await bob.client.sendTyping(roomId, false, 0);
+      await waitFor("alice to see bob stop typing", () => alice.client.getRoom(roomId)?.getMember(bobAccount.userId)?.typing === false);
       const reply = await bob.client.sendMessage(roomId, {
         msgtype: "m.text",
         body: "> <@alice> Lunch at noon at the usual place?\n\nSounds good, see you there",
@@ -161,6 +166,19 @@ test(
       await waitFor("bob's client to apply the edit", () => bobsQuestion.replacingEventId() === edit.event_id);
       expect(bobsQuestion.getContent().body).toBe("Lunch at half past twelve at the usual place?");
       expect(bobsQuestion.getOriginalContent().body).toBe("Lunch at noon at the usual place?");
+      // A second edit replaces the first: clients and the server's bundled
+      // aggregation both show the latest one.
+      const secondEdit = await alice.client.sendMessage(roomId, {
+        msgtype: "m.text",
+        body: "* Lunch at one at the usual place?",
+        "m.new_content": { msgtype: "m.text", body: "Lunch at one at the usual place?" },
+        "m.relates_to": { rel_type: RelationType.Replace, event_id: question.event_id },
+      } as any);
+      await waitFor("bob's client to apply the second edit", () => bobsQuestion.replacingEventId() === secondEdit.event_id);
+      expect(bobsQuestion.getContent().body).toBe("Lunch at one at the usual place?");
+      const rawQuestion = await authedJson(bobAccount, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(question.event_id)}`);
+      expect(rawQuestion.unsigned["m.relations"]["m.replace"].event_id).toBe(secondEdit.event_id);
+      expect(rawQuestion.content.body).toBe("Lunch at noon at the usual place?");
 
       const reaction = await bob.client.sendEvent(roomId, "m.reaction" as any, {
         "m.relates_to": { rel_type: RelationType.Annotation, event_id: question.event_id, key: "👍" },
@@ -196,7 +214,7 @@ test(
       const annotations = await bob.client.relations(roomId, question.event_id, RelationType.Annotation);
       expect(annotations.events.map((event) => event.getId())).toEqual([reaction.event_id]);
       const edits = await bob.client.relations(roomId, question.event_id, RelationType.Replace);
-      expect(edits.events.map((event) => event.getId())).toEqual([edit.event_id]);
+      expect(edits.events.map((event) => event.getId())).toEqual([secondEdit.event_id, edit.event_id]);
       const threadChildren = await alice.client.relations(roomId, threadRoot.event_id, RelationType.Thread);
       // Newest first, the default direction of /relations.
       expect(threadChildren.events.map((event) => event.getId())).toEqual([...threadReplies].reverse());
@@ -231,6 +249,19 @@ test(
       await bob.client.sendReadReceipt(bobsMention);
       await waitFor("bob's highlight count to fall to 0", () => bobsRoom.getUnreadNotificationCount(NotificationCountType.Highlight) === 0);
       await waitFor("alice to see bob's read receipt on the mention", () => alice.client.getRoom(roomId)?.getEventReadUpTo(bobAccount.userId) === mention.event_id);
+      // Naming bob in the body with an empty m.mentions is not a mention (spec
+      // v1.7: with m.mentions present, the body is not searched for his name).
+      const notAMention = await alice.client.sendMessage(roomId, {
+        msgtype: "m.text",
+        body: "I told Roberto Quillfeather's manager about the offsite",
+        "m.mentions": {},
+      } as any);
+      const bobsNotAMention = await seen(bob.client, roomId, notAMention.event_id);
+      await waitFor("the message to count as unread but not highlighted", () => bobsRoom.getRoomUnreadNotificationCount(NotificationCountType.Total) === 1);
+      expect(bobsRoom.getRoomUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      await bob.client.sendReadReceipt(bobsNotAMention);
+      await waitFor("bob's unread count to fall to 0", () => bobsRoom.getRoomUnreadNotificationCount(NotificationCountType.Total) === 0);
+
       // A mention inside the thread counts for the thread, not the main timeline,
       // and a receipt in the thread clears it.
       const threadMention = await alice.client.sendMessage(roomId, threadRoot.event_id, {
@@ -258,7 +289,7 @@ test(
       clients.push(phone);
       const phoneRoom = await waitFor("the room on bob's phone", () => phone.client.getRoom(roomId));
       const phoneQuestion = await seen(phone.client, roomId, question.event_id);
-      await waitFor("the phone to apply the edit", () => phoneQuestion.getContent().body === "Lunch at half past twelve at the usual place?");
+      await waitFor("the phone to apply the edit", () => phoneQuestion.getContent().body === "Lunch at one at the usual place?");
       expect(phoneRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
       await phoneRoom.fetchRoomThreads();
       const phoneThread = await waitFor("the thread on bob's phone", () => {
@@ -289,13 +320,13 @@ test(
       expect(budget.results[0]!.context.getEvent().getContent().body).toContain("budget spreadsheet");
       expect(budget.count).toBe(1);
       expect(budget.highlights).toContain("spreadsheet");
-      // The SDK asks for one event of context either side: the redaction before and
-      // the thread mention after; it keeps only those of the result's own timeline.
-      expect(budget.results[0]!.context.getTimeline().map((event) => event.getId())).toEqual([unreact.event_id, mention.event_id]);
+      // The SDK asks for one event of context either side: the redaction of the
+      // reaction before, the message that names bob without mentioning him after.
+      expect(budget.results[0]!.context.getTimeline().map((event) => event.getId())).toEqual([unreact.event_id, mention.event_id, notAMention.event_id]);
       const rawSearch = await authedJson(bobAccount, "/_matrix/client/v3/search", { method: "POST", body: budget._query });
       const rawContext = rawSearch.search_categories.room_events.results[0].context;
       expect(rawContext.events_before.map((event: any) => event.event_id)).toEqual([unreact.event_id]);
-      expect(rawContext.events_after.map((event: any) => event.event_id)).toEqual([threadMention.event_id]);
+      expect(rawContext.events_after.map((event: any) => event.event_id)).toEqual([notAMention.event_id]);
       expect(rawContext.profile_info[aliceAccount.userId]).toMatchObject({ displayname: "Alice Marchetti" });
       // Alice, who is in that room, finds the word; bob does not.
       const alicesParty = await alice.client.searchRoomEvents({ term: "zanzibar" });
@@ -357,6 +388,16 @@ test(
       expect(byId.get(planningId)?.join_rule as string | undefined).toBe("restricted");
       expect((byId.get(planningId) as { allowed_room_ids?: string[] } | undefined)?.allowed_room_ids).toEqual([spaceId]);
       expect(hierarchy.rooms).toHaveLength(3);
+      // A client that pages through the hierarchy one room at a time sees the same rooms.
+      const paged: string[] = [];
+      let from: string | undefined;
+      do {
+        const page = await alice.client.getRoomHierarchy(spaceId, 1, undefined, false, from);
+        expect(page.rooms.length).toBeLessThanOrEqual(1);
+        paged.push(...page.rooms.map((room) => room.room_id));
+        from = page.next_batch;
+      } while (from && paged.length < 10);
+      expect(paged).toEqual(hierarchy.rooms.map((room) => room.room_id));
       // Alice's client sees the space as a space, and its children and their parent through state.
       const alicesSpace = await waitFor("alice's client to have the space", () => alice.client.getRoom(spaceId));
       expect(alicesSpace.isSpaceRoom()).toBe(true);
@@ -386,8 +427,9 @@ test(
     } catch (error) {
       const failures = describeFailures(...clients);
       const serverLog = server.log.slice(-3000);
+      // The stack names the failing line, which the rethrown error would hide.
       throw new Error(
-        `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
+        `${(error as Error).stack ?? (error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
       );
     }
   },
