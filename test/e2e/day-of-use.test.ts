@@ -291,6 +291,7 @@ test(
       const phoneQuestion = await seen(phone.client, roomId, question.event_id);
       await waitFor("the phone to apply the edit", () => phoneQuestion.getContent().body === "Lunch at one at the usual place?");
       expect(phoneRoom.getUnreadNotificationCount(NotificationCountType.Highlight)).toBe(0);
+      expect(phoneRoom.getUnreadNotificationCount(NotificationCountType.Total)).toBe(0);
       await phoneRoom.fetchRoomThreads();
       const phoneThread = await waitFor("the thread on bob's phone", () => {
         const thread = phoneRoom.getThread(threadRoot.event_id);
