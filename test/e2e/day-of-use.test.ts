@@ -31,7 +31,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A 240x160 RGB gradient with a diagonal stripe: real pixels, so a thumbnail of it is a real resize. */
+/** An RGB gradient with a diagonal stripe: real pixels, so a thumbnail of it is a real resize. */
 function makePng(width: number, height: number): Uint8Array<ArrayBuffer> {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {
