@@ -152,7 +152,10 @@ function checkMembership(
   // events built here are signed by this server only, so only local authorisers are valid.
   const via = event.content.join_authorised_via_users_server;
   if (via !== undefined) {
-    if (typeof via !== "string" || !event.signatures[serverOf(via)]) {
+    // appendEvent checks an event before signing it; it is then signed by its
+    // sender's server, this one, so that is the signature an unsigned draft will have.
+    const signers = event.signatures ?? { [serverOf(event.sender)]: {} };
+    if (typeof via !== "string" || !signers[serverOf(via)]) {
       deny("4.2", "join_authorised_via_users_server is not signed by that user's server");
     }
   }

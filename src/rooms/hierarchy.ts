@@ -55,7 +55,7 @@ export function canPreviewRoom(hs: Homeserver, userId: string, roomId: string): 
 }
 
 /** The rooms whose members may join a restricted room (spec: "Restricted rooms"). */
-function allowedRoomIds(joinRules: Record<string, unknown>): string[] {
+export function allowedRoomIds(joinRules: Record<string, unknown>): string[] {
   const allow = Array.isArray(joinRules.allow) ? joinRules.allow : [];
   return allow
     .filter((entry): entry is { type: string; room_id: string } => typeof entry === "object" && entry !== null && entry.type === "m.room_membership" && typeof entry.room_id === "string")

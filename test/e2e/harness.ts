@@ -292,6 +292,20 @@ export interface CryptoClient {
 
 /** A matrix-js-sdk client with Rust crypto (in-memory store), syncing. */
 export async function startCryptoClient(server: E2eServer, account: Account, cryptoCallbacks?: CryptoCallbacks): Promise<CryptoClient> {
+  return startSdkClient(server, account, { crypto: true, cryptoCallbacks });
+}
+
+export interface SdkClientOptions {
+  /** Rust crypto with an in-memory store; without it the client only reads unencrypted rooms. */
+  crypto: boolean;
+  cryptoCallbacks?: CryptoCallbacks;
+  /** Threads as Element shows them: thread replies leave the main timeline for their Thread. */
+  threadSupport?: boolean;
+}
+
+/** A matrix-js-sdk client, syncing, with or without crypto. */
+export async function startSdkClient(server: E2eServer, account: Account, options: SdkClientOptions): Promise<CryptoClient> {
+  const { cryptoCallbacks } = options;
   const failures: FailedRequest[] = [];
   const syncGate = new SyncGate();
   const client = createClient({
@@ -304,10 +318,10 @@ export async function startCryptoClient(server: E2eServer, account: Account, cry
     cryptoCallbacks,
   });
   // No IndexedDB outside a browser: the crypto store lives in memory.
-  await client.initRustCrypto({ useIndexedDB: false });
+  if (options.crypto) await client.initRustCrypto({ useIndexedDB: false });
   // Lazy-loaded members, as Element runs it: the crypto stack then fetches the
   // member list (/rooms/{id}/members?at=...) before it shares a room key.
-  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });
+  await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true, threadSupport: options.threadSupport ?? false });
   await waitFor(`${account.userId}'s first sync`, () => client.isInitialSyncComplete(), 20_000);
   return {
     client,

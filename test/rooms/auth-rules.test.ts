@@ -177,6 +177,13 @@ describe.each([
       expect(check(state, signedByBoth)).toBe("allow");
       expect(check(state, member(CAROL, CAROL, "join", { join_authorised_via_users_server: ALICE }))).toBe("allow");
       expect(check(state, member(CAROL, CAROL, "join", { join_authorised_via_users_server: 5 }))).toBe("4.2");
+      // A draft not signed yet counts as signed by its sender's server, which signs it next.
+      const unsigned = (extra: Content) => {
+        const { signatures: _, ...draft } = member(CAROL, CAROL, "join", extra);
+        return draft as Pdu;
+      };
+      expect(check(state, unsigned({ join_authorised_via_users_server: ALICE }))).toBe("allow");
+      expect(check(state, unsigned({ join_authorised_via_users_server: EVE }))).toBe("4.2");
     });
 
     describe("4.3 join", () => {
