@@ -196,13 +196,6 @@ function loopbackFetch(baseUrl: string, failures: FailedRequest[], gate: SyncGat
     if (isSync) await gate.pass();
     const response = await fetch(input, init);
     if (isSync && response.ok) gate.completed++;
-    // matrix-js-sdk will not start syncing without push rules: it retries
-    // GET /pushrules/ forever. Push rules are not part of what is tested here and
-    // the server does not have them yet, so while it answers 404 the client gets an
-    // empty rule set; once the server serves them, its answer is used.
-    if (method === "GET" && /\/pushrules\/?$/.test(url.pathname) && response.status === 404) {
-      return new Response(JSON.stringify({ global: {} }), { status: 200, headers: { "content-type": "application/json" } });
-    }
     if (!response.ok) {
       const body = await response.clone().text();
       failures.push({ method, path: url.pathname, status: response.status, body: body.slice(0, 300) });
