@@ -56,6 +56,8 @@ describe("the walk", () => {
     await addChild(root, subspace, { via, order: "b" });
     await addChild(root, publicChild, { via, order: "a", suggested: true });
     await addChild(root, privateHidden, { via });
+    // Children without `order` go by origin_server_ts: make sure the two differ.
+    await Bun.sleep(5);
     await addChild(root, privateJoined, { via });
     await addChild(root, noVia, {});
     await addChild(subspace, grandchild, { via });
