@@ -3,13 +3,18 @@
 // room (excluding the sender)"). Called by appendEvent inside the event's
 // transaction, so that "the updated notification count from a new event MUST
 // appear in the same /sync response as the event itself".
+//
+// What most members' rules decide is recorded once for the room (the shared
+// outcome); only members whose outcome differs get a row of their own (see
+// schema/push.ts), so that the cost of an event does not grow with the room.
 import type { Homeserver } from "../homeserver";
 import type { Pdu } from "../rooms/event-format";
 import { currentPowerLevels, loadEvent } from "../rooms/room-state";
 import { perInstance } from "../util/per-instance";
 import { MAIN_THREAD } from "./counts";
-import { EventView, evaluate, type Outcome, type RoomFacts } from "./evaluate";
-import { compiledRules } from "./ruleset";
+import { EventView, type Outcome, type RoomFacts } from "./evaluate";
+import { outcomeFor } from "./ruleset";
+import type { OwnOutcome, PushEvent } from "../store/push";
 
 /** Display names of a room's members, dropped whenever a member event is appended there. */
 const displayNames = perInstance<string, Map<string, string>>();
@@ -67,21 +72,55 @@ export interface Notified {
 }
 
 /**
- * Evaluates every recipient's rules and records the notifying outcomes;
- * returns the notified users who have pushers (their gateways hear of it).
+ * The smallest group of joined members with the same notifying outcome that
+ * is recorded as the room's shared outcome: below it, own rows cost no more.
+ */
+const SHARED_MIN = 2;
+
+/**
+ * Counting follows membership (spec: "Receiving notifications"): from a join
+ * the user's counts start at zero and follow the room's; at a leave they stop.
+ * What notified the user before they joined (their invite) is not unread.
+ */
+function followMembership(hs: Homeserver, pdu: Pdu, replacesState: string | null): void {
+  if (pdu.state_key === undefined) return;
+  const previous = replacesState ? loadEvent(hs, replacesState)?.pdu.content.membership : undefined;
+  const joins = pdu.content.membership === "join";
+  if (joins && previous !== "join") hs.store.pushActions.startCounting(pdu.state_key, pdu.room_id);
+  else if (!joins && previous === "join") hs.store.pushActions.stopCounting(pdu.state_key, pdu.room_id);
+}
+
+/** The same outcome in what a client sees of it (two users' own copies of .m.rule.message, say). */
+function sameOutcome(a: Outcome, b: Outcome): boolean {
+  return a === b || (a.notify === b.notify && a.highlight === b.highlight && JSON.stringify(a.actions) === JSON.stringify(b.actions));
+}
+
+/** The notifying outcome most joined members share, if enough do to record it once. */
+function sharedOutcome(groups: Map<Outcome | null, string[]>): Outcome | null {
+  let best: Outcome | null = null;
+  let size = SHARED_MIN - 1;
+  for (const [outcome, users] of groups) {
+    if (outcome?.notify && users.length > size) [best, size] = [outcome, users.length];
+  }
+  return best;
+}
+
+/**
+ * Evaluates every recipient's rules and records the outcomes: the shared one
+ * once, the differing ones per user; returns the notified users who have
+ * pushers (their gateways hear of it).
  */
 export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number, replacesState: string | null): Notified[] {
   const roomId = pdu.room_id;
   if (pdu.type === "m.room.member") {
     forgetRoomMembers(hs, roomId);
-    // Counts start at the join: what notified the user before (their invite) is not unread in the room.
-    const previous = replacesState ? loadEvent(hs, replacesState)?.pdu.content.membership : undefined;
-    if (pdu.content.membership === "join" && previous !== "join" && pdu.state_key !== undefined) hs.store.pushActions.clearCounts(pdu.state_key, roomId);
+    followMembership(hs, pdu, replacesState);
   }
   let senderLevel: number | undefined;
   let powerLevels: ReturnType<typeof currentPowerLevels> | undefined;
+  const joined = hs.store.state.joinedMembers(roomId);
   const facts: RoomFacts = {
-    memberCount: hs.store.state.joinedMembers(roomId).size,
+    memberCount: joined.size,
     senderMayNotify(key) {
       powerLevels ??= currentPowerLevels(hs, roomId);
       senderLevel ??= powerLevels.userLevel(pdu.sender);
@@ -91,24 +130,48 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
   };
   const view = new EventView(pdu, facts);
   const notified: Notified[] = [];
-  // Members whose rules gave the same outcome (a shared object per rule) are recorded together.
-  const byOutcome = new Map<Outcome, string[]>();
+  // Joined members by outcome (null: no rule matched); others (an invitee) apart.
+  const groups = new Map<Outcome | null, string[]>();
+  const outsiders: { userId: string; outcome: Outcome }[] = [];
   for (const userId of recipients(hs, pdu)) {
     // "Homeservers MUST NOT notify the Push Gateway for events that the user has sent themselves."
     if (userId === pdu.sender) continue;
-    const outcome = evaluate(compiledRules(hs, userId), view);
-    if (!outcome?.notify) continue;
-    const users = byOutcome.get(outcome);
-    if (users) users.push(userId);
-    else byOutcome.set(outcome, [userId]);
-    if (hs.store.pushers.hasAny(userId)) notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
+    const outcome = outcomeFor(hs, userId, view);
+    if (!joined.has(userId)) {
+      if (outcome?.notify) outsiders.push({ userId, outcome });
+    } else {
+      const users = groups.get(outcome);
+      if (users) users.push(userId);
+      else groups.set(outcome, [userId]);
+    }
+    if (outcome?.notify && hs.store.pushers.hasAny(userId)) notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
   }
-  if (byOutcome.size === 0) return notified;
-  // Only notifying events need their thread (a lookup of the related event at most three times).
-  const threadId = threadOf(hs, pdu.content);
-  for (const [outcome, userIds] of byOutcome) {
-    const row = { streamPos, roomId, eventId, threadId, highlight: outcome.highlight, actions: JSON.stringify(outcome.actions), ts: pdu.origin_server_ts };
-    hs.store.pushActions.insert(userIds, row);
+  const shared = sharedOutcome(groups);
+  const own: OwnOutcome[] = [];
+  const ownRow = (userId: string, outcome: Outcome | null, covered: boolean, isJoined: boolean) => {
+    const notify = outcome?.notify === true;
+    const highlight = notify && outcome!.highlight;
+    own.push({
+      userId,
+      notify,
+      highlight,
+      actions: notify ? JSON.stringify(outcome!.actions) : "[]",
+      notificationsDelta: (notify ? 1 : 0) - (covered ? 1 : 0),
+      highlightsDelta: (highlight ? 1 : 0) - (covered && shared!.highlight ? 1 : 0),
+      joined: isJoined,
+    });
+  };
+  for (const [outcome, users] of groups) {
+    if (shared ? outcome !== null && sameOutcome(outcome, shared) : !outcome?.notify) continue;
+    for (const userId of users) ownRow(userId, outcome, shared !== null, true);
   }
+  // The shared outcome covers every joined member, the sender too: the sender takes it back.
+  if (shared && joined.has(pdu.sender)) ownRow(pdu.sender, null, true, true);
+  for (const { userId, outcome } of outsiders) ownRow(userId, outcome, false, false);
+  if (!shared && own.length === 0) return notified;
+  // Only recorded events need their thread (a lookup of the related event at most three times).
+  const event: PushEvent = { streamPos, roomId, eventId, threadId: threadOf(hs, pdu.content), ts: pdu.origin_server_ts };
+  if (shared) hs.store.pushActions.insertShared(event, shared.highlight, JSON.stringify(shared.actions));
+  if (own.length > 0) hs.store.pushActions.insertOwn(event, own);
   return notified;
 }
