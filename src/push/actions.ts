@@ -12,18 +12,52 @@ import type { Pdu } from "../rooms/event-format";
 import { currentPowerLevels, loadEvent } from "../rooms/room-state";
 import { perInstance } from "../util/per-instance";
 import { MAIN_THREAD } from "./counts";
-import { EventView, type Outcome, type RoomFacts } from "./evaluate";
-import { outcomeFor } from "./ruleset";
+import { EventView, evaluate, evaluateDefault, leadingWord, localpartOf, type Outcome, type RoomFacts } from "./evaluate";
+import { compiledRules, outcomeFor, rulesGeneration, usesDefaultRules } from "./ruleset";
 import type { OwnOutcome, PushEvent } from "../store/push";
 
-/** Display names of a room's members, dropped whenever a member event is appended there. */
-const displayNames = perInstance<string, Map<string, string>>();
+/** The texts that name members (display names or localparts) by their first word (see mayOccurInBody). */
+interface NameIndex {
+  byWord: Map<string, string[]>;
+  /** Members whose text does not start with a word: always candidates. */
+  always: string[];
+}
 
-function roomDisplayNames(hs: Homeserver, roomId: string): Map<string, string> {
-  const cache = displayNames(hs);
-  let names = cache.get(roomId);
-  if (!names) {
-    names = new Map();
+/** What push rule evaluation needs of a room's joined members, kept between events. */
+interface RoomMembers {
+  names: Map<string, string>;
+  /** The rules generation the rest was derived for (see rulesGeneration). */
+  generation: number;
+  /** Joined members on the server-default rules (evaluated together) and the others. */
+  defaults: string[];
+  custom: string[];
+  byName: NameIndex;
+  byLocalpart: NameIndex;
+}
+
+/** Dropped whenever a member event is appended to the room. */
+const roomMembersCache = perInstance<string, RoomMembers>();
+
+function indexNames(texts: Iterable<[string, string]>): NameIndex {
+  const index: NameIndex = { byWord: new Map(), always: [] };
+  for (const [userId, text] of texts) {
+    const word = leadingWord(text);
+    if (word === "") {
+      index.always.push(userId);
+      continue;
+    }
+    const users = index.byWord.get(word);
+    if (users) users.push(userId);
+    else index.byWord.set(word, [userId]);
+  }
+  return index;
+}
+
+function roomMembers(hs: Homeserver, roomId: string): RoomMembers {
+  const cache = roomMembersCache(hs);
+  let members = cache.get(roomId);
+  if (!members) {
+    const names = new Map<string, string>();
     const joined = hs.store.state.members(roomId).filter((m) => m.membership === "join");
     // One query for every member event, not one per member.
     for (const row of hs.store.events.getMany(joined.map((m) => m.eventId))) {
@@ -31,14 +65,37 @@ function roomDisplayNames(hs: Homeserver, roomId: string): Map<string, string> {
       if (typeof name === "string" && row.stateKey !== null) names.set(row.stateKey, name);
     }
     if (cache.size > 10_000) cache.clear();
-    cache.set(roomId, names);
+    members = { names, generation: -1, defaults: [], custom: [], byName: indexNames([]), byLocalpart: indexNames([]) };
+    cache.set(roomId, members);
   }
-  return names;
+  if (members.generation !== rulesGeneration()) {
+    const joined = [...hs.store.state.joinedMembers(roomId)];
+    members.generation = rulesGeneration();
+    members.defaults = joined.filter((userId) => usesDefaultRules(hs, userId));
+    members.custom = joined.filter((userId) => !usesDefaultRules(hs, userId));
+    members.byName = indexNames([...members.names].filter(([, name]) => name !== ""));
+    // A localpart with glob characters is a pattern (content rules are globs): only the regex can tell.
+    members.byLocalpart = indexNames(joined.map((userId) => {
+      const localpart = localpartOf(userId);
+      return [userId, /[*?]/.test(localpart) ? "" : localpart];
+    }));
+  }
+  return members;
+}
+
+/** The members a NameIndex gives as candidates for a body of these words. */
+function named(index: NameIndex, words: Set<string>): string[] {
+  const found = [...index.always];
+  for (const word of words) {
+    const users = index.byWord.get(word);
+    if (users) found.push(...users);
+  }
+  return found;
 }
 
 /** Forgets cached facts about a room's members (its membership or a display name changed). */
 export function forgetRoomMembers(hs: Homeserver, roomId: string): void {
-  displayNames(hs).delete(roomId);
+  roomMembersCache(hs).delete(roomId);
 }
 
 /**
@@ -57,25 +114,11 @@ export function threadOf(hs: Homeserver, content: Record<string, unknown>): stri
   return MAIN_THREAD;
 }
 
-/** Who the rules run for: joined members but the sender, and the invitee of an invite (for .m.rule.invite_for_me). */
-function recipients(hs: Homeserver, pdu: Pdu): Iterable<string> {
-  const joined = hs.store.state.joinedMembers(pdu.room_id);
-  const invitee = pdu.type === "m.room.member" && pdu.content.membership === "invite" ? pdu.state_key : undefined;
-  if (invitee === undefined || joined.has(invitee)) return joined;
-  return [...joined, invitee];
-}
-
 export interface Notified {
   userId: string;
   actions: unknown[];
   highlight: boolean;
 }
-
-/**
- * The smallest group of joined members with the same notifying outcome that
- * is recorded as the room's shared outcome: below it, own rows cost no more.
- */
-const SHARED_MIN = 2;
 
 /**
  * Counting follows membership (spec: "Receiving notifications"): from a join
@@ -95,14 +138,27 @@ function sameOutcome(a: Outcome, b: Outcome): boolean {
   return a === b || (a.notify === b.notify && a.highlight === b.highlight && JSON.stringify(a.actions) === JSON.stringify(b.actions));
 }
 
-/** The notifying outcome most joined members share, if enough do to record it once. */
-function sharedOutcome(groups: Map<Outcome | null, string[]>): Outcome | null {
+/**
+ * The notifying outcome most joined members share, when recording it once
+ * costs fewer rows than one per notified member: every joined member with
+ * another outcome, and the sender, then need a row of their own.
+ */
+function sharedOutcome(groups: Map<Outcome | null, string[]>, senderJoined: boolean): Outcome | null {
   let best: Outcome | null = null;
-  let size = SHARED_MIN - 1;
+  let size = 0;
+  let recipients = 0;
+  let notifying = 0;
   for (const [outcome, users] of groups) {
-    if (outcome?.notify && users.length > size) [best, size] = [outcome, users.length];
+    recipients += users.length;
+    if (!outcome?.notify) continue;
+    notifying += users.length;
+    if (users.length > size) [best, size] = [outcome, users.length];
   }
-  return best;
+  if (!best) return null;
+  let covered = 0;
+  for (const [outcome, users] of groups) if (outcome && sameOutcome(outcome, best)) covered += users.length;
+  const rowsIfShared = 1 + (recipients - covered) + (senderJoined ? 1 : 0);
+  return rowsIfShared <= notifying ? best : null;
 }
 
 /**
@@ -119,6 +175,7 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
   let senderLevel: number | undefined;
   let powerLevels: ReturnType<typeof currentPowerLevels> | undefined;
   const joined = hs.store.state.joinedMembers(roomId);
+  const members = roomMembers(hs, roomId);
   const facts: RoomFacts = {
     memberCount: joined.size,
     senderMayNotify(key) {
@@ -126,27 +183,34 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
       senderLevel ??= powerLevels.userLevel(pdu.sender);
       return senderLevel >= powerLevels.notificationLevel(key);
     },
-    displayName: (userId) => roomDisplayNames(hs, roomId).get(userId),
+    displayName: (userId) => members.names.get(userId),
+    namedIn: (words, localparts) => named(localparts ? members.byLocalpart : members.byName, words),
   };
   const view = new EventView(pdu, facts);
   const notified: Notified[] = [];
   // Joined members by outcome (null: no rule matched); others (an invitee) apart.
   const groups = new Map<Outcome | null, string[]>();
-  const outsiders: { userId: string; outcome: Outcome }[] = [];
-  for (const userId of recipients(hs, pdu)) {
-    // "Homeservers MUST NOT notify the Push Gateway for events that the user has sent themselves."
-    if (userId === pdu.sender) continue;
-    const outcome = outcomeFor(hs, userId, view);
-    if (!joined.has(userId)) {
-      if (outcome?.notify) outsiders.push({ userId, outcome });
-    } else {
-      const users = groups.get(outcome);
-      if (users) users.push(userId);
-      else groups.set(outcome, [userId]);
-    }
+  const add = (userId: string, outcome: Outcome | null) => {
+    const users = groups.get(outcome);
+    if (users) users.push(userId);
+    else groups.set(outcome, [userId]);
     if (outcome?.notify && hs.store.pushers.hasAny(userId)) notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
+  };
+  // "Homeservers MUST NOT notify the Push Gateway for events that the user has sent themselves."
+  // Members on the default rules share one evaluation: only the candidates of its user-specific rules are tested.
+  for (const userId of members.defaults) if (userId !== pdu.sender) add(userId, evaluateDefault(view, userId));
+  for (const userId of members.custom) if (userId !== pdu.sender) add(userId, evaluate(compiledRules(hs, userId), view));
+  // The invitee of an invite, for .m.rule.invite_for_me, when not joined.
+  const outsiders: { userId: string; outcome: Outcome }[] = [];
+  const invitee = pdu.type === "m.room.member" && pdu.content.membership === "invite" ? pdu.state_key : undefined;
+  if (invitee !== undefined && invitee !== pdu.sender && !joined.has(invitee)) {
+    const outcome = outcomeFor(hs, invitee, view);
+    if (outcome?.notify) {
+      outsiders.push({ userId: invitee, outcome });
+      if (hs.store.pushers.hasAny(invitee)) notified.push({ userId: invitee, actions: outcome.actions, highlight: outcome.highlight });
+    }
   }
-  const shared = sharedOutcome(groups);
+  const shared = sharedOutcome(groups, joined.has(pdu.sender));
   const own: OwnOutcome[] = [];
   const ownRow = (userId: string, outcome: Outcome | null, covered: boolean, isJoined: boolean) => {
     const notify = outcome?.notify === true;

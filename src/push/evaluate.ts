@@ -11,6 +11,12 @@ export interface RoomFacts {
   senderMayNotify(key: string): boolean;
   /** A member's display name in the room (undefined when none). */
   displayName(userId: string): string | undefined;
+  /**
+   * The members whose display name (`localparts` false) or localpart (true)
+   * may occur in a body of these words (see mayOccurInBody): a superset of
+   * those it does occur for. Without it, every member is a candidate.
+   */
+  namedIn?(words: Set<string>, localparts: boolean): Iterable<string>;
 }
 
 /**
@@ -61,6 +67,12 @@ export class EventView {
     const result = test(this);
     this.outcomes[id] = result ? 1 : 2;
     return result;
+  }
+  private words: Set<string> | undefined;
+  /** The body's words (maximal runs of A-Za-z0-9_), lower-cased; computed once per event. */
+  bodyWords(): Set<string> {
+    // Split before lower-casing: some non-ASCII letters lower-case to ASCII ones (K, İ) and would join words.
+    return (this.words ??= new Set((this.body?.match(/[A-Za-z0-9_]+/g) ?? []).map((word) => word.toLowerCase())));
   }
   property(key: string): unknown {
     if (this.properties.has(key)) return this.properties.get(key);
@@ -147,6 +159,31 @@ export function globRegex(glob: string, wordBoundary: boolean): RegExp {
   });
 }
 
+const leadingWords = new Map<string, string>();
+
+/** The text's first word lower-cased when the text starts with one (A-Za-z0-9_), else "". */
+export function leadingWord(text: string): string {
+  let word = leadingWords.get(text);
+  if (word === undefined) {
+    word = /^[A-Za-z0-9_]+/.exec(text)?.[0].toLowerCase() ?? "";
+    if (leadingWords.size > 100_000) leadingWords.clear();
+    leadingWords.set(text, word);
+  }
+  return word;
+}
+
+/**
+ * False only when `text` cannot occur in the body at word boundaries: a text
+ * starting with a word must find that very word in the body (the case-
+ * insensitive match of a non-unicode regex maps no other character to an
+ * ASCII letter or digit, and the word boundaries end the word in both). A set
+ * lookup, so that most members of a big room cost no regex run.
+ */
+function mayOccurInBody(view: EventView, text: string): boolean {
+  const word = leadingWord(text);
+  return word === "" || view.bodyWords().has(word);
+}
+
 /** A literal text (a display name) at word boundaries, case-insensitively. */
 function literalRegex(text: string): RegExp {
   return cachedRegex(`l${text}`, () => atWordBoundaries(escapeRegex(text)));
@@ -174,7 +211,7 @@ function memberCountTest(is: string): ((count: number) => boolean) | null {
  */
 export const ANY_USER = "@\u0000:\u0000";
 
-const localpartOf = (userId: string) => userId.slice(1, userId.indexOf(":"));
+export const localpartOf = (userId: string) => userId.slice(1, userId.indexOf(":"));
 
 /**
  * The test of a condition that depends on the user (names the user, or is
@@ -208,9 +245,33 @@ function userCondition(condition: PushCondition, self: string): ((view: EventVie
       return (view, userId) => {
         if (view.body === undefined || view.encrypted) return false;
         const name = view.room.displayName(userId);
-        return name !== undefined && name !== "" && literalRegex(name).test(view.body);
+        return name !== undefined && name !== "" && mayOccurInBody(view, name) && literalRegex(name).test(view.body);
       };
     default:
+      return null;
+  }
+}
+
+/**
+ * The users for whom a user-dependent condition (see userCondition) may hold
+ * for this event, or null when it may hold for anyone.
+ */
+function userConditionCandidates(condition: PushCondition, view: EventView): Iterable<string> | null {
+  const key = typeof condition.key === "string" ? condition.key : undefined;
+  switch (condition.kind) {
+    case "event_property_is": {
+      const value = key === undefined ? undefined : view.property(key);
+      return typeof value === "string" ? [value] : [];
+    }
+    case "event_property_contains": {
+      const value = key === undefined ? undefined : view.property(key);
+      return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+    }
+    case "contains_display_name":
+      if (view.body === undefined || view.encrypted) return [];
+      return view.room.namedIn?.(view.bodyWords(), false) ?? null;
+    default:
+      // event_match on the user id: matched case-insensitively, as a glob; rare (invites).
       return null;
   }
 }
@@ -330,6 +391,8 @@ interface TemplateRule {
   outcome: Outcome & { ruleId: string };
   shared: (view: EventView) => boolean;
   own: ((view: EventView, userId: string) => boolean) | null;
+  /** The users `own` may hold for (null: anyone). */
+  candidates: (view: EventView) => Iterable<string> | null;
 }
 
 function templateRule(kind: RuleKind, rule: PushRule): TemplateRule {
@@ -340,20 +403,31 @@ function templateRule(kind: RuleKind, rule: PushRule): TemplateRule {
     return {
       outcome,
       shared: (view) => !(bodyMention && view.hasMentions) && view.body !== undefined && !view.encrypted,
-      own: (view, userId) => globRegex(localpartOf(userId), true).test(view.body!),
+      own: (view, userId) => {
+        const localpart = localpartOf(userId);
+        // Glob characters make the pattern more than a literal; then only the regex can tell.
+        const literal = !localpart.includes("*") && !localpart.includes("?");
+        return (!literal || mayOccurInBody(view, localpart)) && globRegex(localpart, true).test(view.body!);
+      },
+      candidates: (view) => view.room.namedIn?.(view.bodyWords(), true) ?? null,
     };
   }
   const shared: ((view: EventView) => boolean)[] = [];
   const own: ((view: EventView, userId: string) => boolean)[] = [];
+  const ownConditions: PushCondition[] = [];
   for (const condition of rule.conditions ?? []) {
     const test = userCondition(condition, ANY_USER);
-    if (test) own.push(test);
-    else shared.push(compileCondition(condition, ANY_USER));
+    if (test) {
+      own.push(test);
+      ownConditions.push(condition);
+    } else shared.push(compileCondition(condition, ANY_USER));
   }
   return {
     outcome,
     shared: (view) => !(bodyMention && view.hasMentions) && shared.every((test) => test(view)),
     own: own.length === 0 ? null : (view, userId) => own.every((test) => test(view, userId)),
+    // All of a rule's conditions must hold: the candidates of its first are enough.
+    candidates: (view) => (ownConditions.length === 0 ? null : userConditionCandidates(ownConditions[0]!, view)),
   };
 }
 
@@ -376,16 +450,31 @@ function defaultTemplate(): TemplateRule[] {
 export interface DefaultPlan {
   checks: { own: (view: EventView, userId: string) => boolean; outcome: Outcome & { ruleId: string } }[];
   fallback: (Outcome & { ruleId: string }) | null;
+  /** The only users for whom a check may hold (null: anyone); all others get `fallback`. */
+  candidates: Set<string> | null;
 }
 
 function planDefault(view: EventView): DefaultPlan {
   const checks: DefaultPlan["checks"] = [];
+  let candidates: Set<string> | null = new Set();
+  let fallback: DefaultPlan["fallback"] = null;
   for (const rule of defaultTemplate()) {
     if (!rule.shared(view)) continue;
-    if (!rule.own) return { checks, fallback: rule.outcome };
+    if (!rule.own) {
+      fallback = rule.outcome;
+      break;
+    }
     checks.push({ own: rule.own, outcome: rule.outcome });
+    const some = candidates && rule.candidates(view);
+    if (some) for (const userId of some) candidates!.add(userId);
+    else candidates = null;
   }
-  return { checks, fallback: null };
+  return { checks, fallback, candidates };
+}
+
+/** What the default rules decide for this event (computed once per event). */
+export function defaultPlan(view: EventView): DefaultPlan {
+  return (view.defaultPlan ??= planDefault(view));
 }
 
 /**
@@ -395,7 +484,8 @@ function planDefault(view: EventView): DefaultPlan {
  * thousand walks through twenty rules.
  */
 export function evaluateDefault(view: EventView, userId: string): (Outcome & { ruleId: string }) | null {
-  const plan = (view.defaultPlan ??= planDefault(view));
+  const plan = defaultPlan(view);
+  if (plan.candidates !== null && !plan.candidates.has(userId)) return plan.fallback;
   for (const check of plan.checks) if (check.own(view, userId)) return check.outcome;
   return plan.fallback;
 }

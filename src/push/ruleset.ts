@@ -78,7 +78,7 @@ export function compiledRules(hs: Homeserver, userId: string): CompiledRuleset {
  * Whether the user's effective rules are the server defaults unchanged (most
  * users never change them): such users share one evaluation per event.
  */
-function usesDefaultRules(hs: Homeserver, userId: string): boolean {
+export function usesDefaultRules(hs: Homeserver, userId: string): boolean {
   userRuleset(hs, userId);
   const entry = rulesets(hs).get(userId)!;
   return (entry.isDefault ??= JSON.stringify(entry.ruleset) === JSON.stringify(defaultRules(userId)));
@@ -94,8 +94,16 @@ export function pushRulesContent(hs: Homeserver, userId: string): { global: Rule
   return { global: userRuleset(hs, userId) };
 }
 
+let generation = 0;
+
+/** Changes whenever any user's rules change, so that what was derived from them (per room) is rebuilt. */
+export function rulesGeneration(): number {
+  return generation;
+}
+
 function save(hs: Homeserver, userId: string, ruleset: Ruleset): void {
   rulesets(hs).delete(userId);
+  generation++;
   try {
     writeAccountData(hs, userId, "", PUSH_RULES_TYPE, { global: ruleset });
   } finally {
