@@ -16,7 +16,7 @@ import { EventView, evaluate, evaluateDefault, leadingWord, localpartOf, type Ou
 import { compiledRules, outcomeFor, rulesGeneration, usesDefaultRules } from "./ruleset";
 import type { OwnOutcome, PushEvent } from "../store/push";
 
-/** The texts that name members (display names or localparts) by their first word (see mayOccurInBody). */
+/** The texts that name members (display names or localparts) by their first word (see occursInBody). */
 interface NameIndex {
   byWord: Map<string, string[]>;
   /** Members whose text does not start with a word: always candidates. */
@@ -161,17 +161,25 @@ function sharedOutcome(groups: Map<Outcome | null, string[]>, senderJoined: bool
   return rowsIfShared <= notifying ? best : null;
 }
 
+/** Every recipient's outcome for an event (see evaluateRecipients). */
+export interface Recipients {
+  /** Joined members but the sender, by outcome (null: no rule matched). */
+  groups: Map<Outcome | null, string[]>;
+  /** Notified recipients who are not joined (the invitee of an invite, for .m.rule.invite_for_me). */
+  outsiders: { userId: string; outcome: Outcome }[];
+  /** The notified users who have pushers. */
+  notified: Notified[];
+}
+
 /**
- * Evaluates every recipient's rules and records the outcomes: the shared one
- * once, the differing ones per user; returns the notified users who have
- * pushers (their gateways hear of it).
+ * Runs every recipient's push rules against the event: the joined members but
+ * the sender (spec: "Homeservers MUST NOT notify the Push Gateway for events
+ * that the user has sent themselves") and the invitee of an invite. Members on
+ * the default rules share one evaluation, in which only the candidates of its
+ * user-specific rules (mentioned, named in the body) are tested.
  */
-export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number, replacesState: string | null): Notified[] {
+export function evaluateRecipients(hs: Homeserver, pdu: Pdu): Recipients {
   const roomId = pdu.room_id;
-  if (pdu.type === "m.room.member") {
-    forgetRoomMembers(hs, roomId);
-    followMembership(hs, pdu, replacesState);
-  }
   let senderLevel: number | undefined;
   let powerLevels: ReturnType<typeof currentPowerLevels> | undefined;
   const joined = hs.store.state.joinedMembers(roomId);
@@ -187,29 +195,39 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
     namedIn: (words, localparts) => named(localparts ? members.byLocalpart : members.byName, words),
   };
   const view = new EventView(pdu, facts);
-  const notified: Notified[] = [];
-  // Joined members by outcome (null: no rule matched); others (an invitee) apart.
-  const groups = new Map<Outcome | null, string[]>();
+  const result: Recipients = { groups: new Map(), outsiders: [], notified: [] };
   const add = (userId: string, outcome: Outcome | null) => {
-    const users = groups.get(outcome);
+    const users = result.groups.get(outcome);
     if (users) users.push(userId);
-    else groups.set(outcome, [userId]);
-    if (outcome?.notify && hs.store.pushers.hasAny(userId)) notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
+    else result.groups.set(outcome, [userId]);
+    if (outcome?.notify && hs.store.pushers.hasAny(userId)) result.notified.push({ userId, actions: outcome.actions, highlight: outcome.highlight });
   };
-  // "Homeservers MUST NOT notify the Push Gateway for events that the user has sent themselves."
-  // Members on the default rules share one evaluation: only the candidates of its user-specific rules are tested.
   for (const userId of members.defaults) if (userId !== pdu.sender) add(userId, evaluateDefault(view, userId));
   for (const userId of members.custom) if (userId !== pdu.sender) add(userId, evaluate(compiledRules(hs, userId), view));
-  // The invitee of an invite, for .m.rule.invite_for_me, when not joined.
-  const outsiders: { userId: string; outcome: Outcome }[] = [];
   const invitee = pdu.type === "m.room.member" && pdu.content.membership === "invite" ? pdu.state_key : undefined;
   if (invitee !== undefined && invitee !== pdu.sender && !joined.has(invitee)) {
     const outcome = outcomeFor(hs, invitee, view);
     if (outcome?.notify) {
-      outsiders.push({ userId: invitee, outcome });
-      if (hs.store.pushers.hasAny(invitee)) notified.push({ userId: invitee, actions: outcome.actions, highlight: outcome.highlight });
+      result.outsiders.push({ userId: invitee, outcome });
+      if (hs.store.pushers.hasAny(invitee)) result.notified.push({ userId: invitee, actions: outcome.actions, highlight: outcome.highlight });
     }
   }
+  return result;
+}
+
+/**
+ * Evaluates every recipient's rules and records the outcomes: the shared one
+ * once, the differing ones per user; returns the notified users who have
+ * pushers (their gateways hear of it).
+ */
+export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, streamPos: number, replacesState: string | null): Notified[] {
+  const roomId = pdu.room_id;
+  if (pdu.type === "m.room.member") {
+    forgetRoomMembers(hs, roomId);
+    followMembership(hs, pdu, replacesState);
+  }
+  const joined = hs.store.state.joinedMembers(roomId);
+  const { groups, outsiders, notified } = evaluateRecipients(hs, pdu);
   const shared = sharedOutcome(groups, joined.has(pdu.sender));
   const own: OwnOutcome[] = [];
   const ownRow = (userId: string, outcome: Outcome | null, covered: boolean, isJoined: boolean) => {

@@ -13,7 +13,7 @@ export interface RoomFacts {
   displayName(userId: string): string | undefined;
   /**
    * The members whose display name (`localparts` false) or localpart (true)
-   * may occur in a body of these words (see mayOccurInBody): a superset of
+   * may occur in a body of these words (see occursInBody): a superset of
    * those it does occur for. Without it, every member is a candidate.
    */
   namedIn?(words: Set<string>, localparts: boolean): Iterable<string>;
@@ -73,6 +73,11 @@ export class EventView {
   bodyWords(): Set<string> {
     // Split before lower-casing: some non-ASCII letters lower-case to ASCII ones (K, İ) and would join words.
     return (this.words ??= new Set((this.body?.match(/[A-Za-z0-9_]+/g) ?? []).map((word) => word.toLowerCase())));
+  }
+  private lowered: string | undefined;
+  /** The body with its ASCII letters lower-cased and nothing else changed (same length, same positions). */
+  asciiLowerBody(): string {
+    return (this.lowered ??= (this.body ?? "").replace(/[A-Z]+/g, (run) => run.toLowerCase()));
   }
   property(key: string): unknown {
     if (this.properties.has(key)) return this.properties.get(key);
@@ -159,29 +164,53 @@ export function globRegex(glob: string, wordBoundary: boolean): RegExp {
   });
 }
 
-const leadingWords = new Map<string, string>();
+/** What the body tests need of a display name or localpart, computed once per text. */
+interface TextKey {
+  /** Its first word lower-cased when it starts with one (A-Za-z0-9_), else "". */
+  word: string;
+  /** The text lower-cased when it is all ASCII, else null. */
+  asciiLower: string | null;
+}
+const textKeys = new Map<string, TextKey>();
+
+function textKey(text: string): TextKey {
+  let key = textKeys.get(text);
+  if (key === undefined) {
+    key = { word: /^[A-Za-z0-9_]+/.exec(text)?.[0].toLowerCase() ?? "", asciiLower: /^[\x00-\x7f]*$/.test(text) ? text.toLowerCase() : null };
+    if (textKeys.size > 100_000) textKeys.clear();
+    textKeys.set(text, key);
+  }
+  return key;
+}
 
 /** The text's first word lower-cased when the text starts with one (A-Za-z0-9_), else "". */
 export function leadingWord(text: string): string {
-  let word = leadingWords.get(text);
-  if (word === undefined) {
-    word = /^[A-Za-z0-9_]+/.exec(text)?.[0].toLowerCase() ?? "";
-    if (leadingWords.size > 100_000) leadingWords.clear();
-    leadingWords.set(text, word);
-  }
-  return word;
+  return textKey(text).word;
 }
 
+const isWordCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+
 /**
- * False only when `text` cannot occur in the body at word boundaries: a text
- * starting with a word must find that very word in the body (the case-
- * insensitive match of a non-unicode regex maps no other character to an
- * ASCII letter or digit, and the word boundaries end the word in both). A set
- * lookup, so that most members of a big room cost no regex run.
+ * Whether a literal text occurs in the body at word boundaries, case-
+ * insensitively: the same answer as its regex (atWordBoundaries, flags "is"),
+ * found without one. First a set lookup: a text starting with a word must find
+ * that very word in the body (a non-unicode case-insensitive regex maps no
+ * other character to an ASCII letter or digit, and the boundaries end the word
+ * on both sides), so most members of a big room cost no search at all. Then,
+ * for an ASCII text, a plain search in the body with only its ASCII letters
+ * lower-cased, for the same reason; other texts take the regex.
  */
-function mayOccurInBody(view: EventView, text: string): boolean {
-  const word = leadingWord(text);
-  return word === "" || view.bodyWords().has(word);
+function occursInBody(view: EventView, text: string): boolean {
+  const key = textKey(text);
+  if (key.word !== "" && !view.bodyWords().has(key.word)) return false;
+  if (key.asciiLower === null) return literalRegex(text).test(view.body!);
+  const body = view.asciiLowerBody();
+  const needle = key.asciiLower;
+  for (let at = body.indexOf(needle); at !== -1; at = body.indexOf(needle, at + 1)) {
+    const end = at + needle.length;
+    if ((at === 0 || !isWordCode(body.charCodeAt(at - 1))) && (end === body.length || !isWordCode(body.charCodeAt(end)))) return true;
+  }
+  return false;
 }
 
 /** A literal text (a display name) at word boundaries, case-insensitively. */
@@ -245,7 +274,7 @@ function userCondition(condition: PushCondition, self: string): ((view: EventVie
       return (view, userId) => {
         if (view.body === undefined || view.encrypted) return false;
         const name = view.room.displayName(userId);
-        return name !== undefined && name !== "" && mayOccurInBody(view, name) && literalRegex(name).test(view.body);
+        return name !== undefined && name !== "" && occursInBody(view, name);
       };
     default:
       return null;
@@ -406,8 +435,8 @@ function templateRule(kind: RuleKind, rule: PushRule): TemplateRule {
       own: (view, userId) => {
         const localpart = localpartOf(userId);
         // Glob characters make the pattern more than a literal; then only the regex can tell.
-        const literal = !localpart.includes("*") && !localpart.includes("?");
-        return (!literal || mayOccurInBody(view, localpart)) && globRegex(localpart, true).test(view.body!);
+        if (localpart.includes("*") || localpart.includes("?")) return globRegex(localpart, true).test(view.body!);
+        return occursInBody(view, localpart);
       },
       candidates: (view) => view.room.namedIn?.(view.bodyWords(), true) ?? null,
     };
