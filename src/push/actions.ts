@@ -25,6 +25,12 @@ interface NameIndex {
 
 /** What push rule evaluation needs of a room's joined members, kept between events. */
 interface RoomMembers {
+  /**
+   * The joined set it was built from: the state store shares one set per room
+   * and makes a new one after a rolled-back transaction, so a different set
+   * means that what is kept here may name members who never joined.
+   */
+  joined: ReadonlySet<string>;
   names: Map<string, string>;
   /** The rules generation the rest was derived for (see rulesGeneration). */
   generation: number;
@@ -55,8 +61,9 @@ function indexNames(texts: Iterable<[string, string]>): NameIndex {
 
 function roomMembers(hs: Homeserver, roomId: string): RoomMembers {
   const cache = roomMembersCache(hs);
+  const joinedSet = hs.store.state.joinedMembers(roomId);
   let members = cache.get(roomId);
-  if (!members) {
+  if (!members || members.joined !== joinedSet) {
     const names = new Map<string, string>();
     const joined = hs.store.state.members(roomId).filter((m) => m.membership === "join");
     // One query for every member event, not one per member.
@@ -65,11 +72,11 @@ function roomMembers(hs: Homeserver, roomId: string): RoomMembers {
       if (typeof name === "string" && row.stateKey !== null) names.set(row.stateKey, name);
     }
     if (cache.size > 10_000) cache.clear();
-    members = { names, generation: -1, defaults: [], custom: [], byName: indexNames([]), byLocalpart: indexNames([]) };
+    members = { joined: joinedSet, names, generation: -1, defaults: [], custom: [], byName: indexNames([]), byLocalpart: indexNames([]) };
     cache.set(roomId, members);
   }
   if (members.generation !== rulesGeneration()) {
-    const joined = [...hs.store.state.joinedMembers(roomId)];
+    const joined = [...joinedSet];
     members.generation = rulesGeneration();
     members.defaults = joined.filter((userId) => usesDefaultRules(hs, userId));
     members.custom = joined.filter((userId) => !usesDefaultRules(hs, userId));
