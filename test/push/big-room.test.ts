@@ -208,3 +208,25 @@ describe("a room of 40 with a shared outcome", () => {
     expect(own.n).toBeLessThan(shared.n * 15);
   });
 });
+
+describe("leaving and joining again", () => {
+  test("counts start again at the new join; GET /notifications keeps both spans but not the time away", () => {
+    const [owner, other, away] = [users[0]!, users[1]!, users[30]!];
+    const room = createRoom(hs, owner, { preset: "public_chat" } as never).room_id;
+    for (const userId of users.slice(1, 6).concat(away)) joinRoom(hs, userId, room, "join");
+    const message = (body: string) => appendEvent(hs, { roomId: room, sender: other, type: "m.room.message", content: { msgtype: "m.text", body } }).eventId;
+    const before = [message("one"), message("two")];
+    expect(unreadNotifications(hs, room, away, false).unread_notifications.notification_count).toBe(2);
+    changeMembership(hs, { roomId: room, sender: away, target: away, membership: "leave" });
+    message("while away");
+    // Frozen at the leave.
+    expect(hs.store.pushActions.counts(away, room, false)).toEqual([{ threadId: MAIN_THREAD, notifications: 2, highlights: 0 }]);
+    joinRoom(hs, away, room, "join");
+    const after = message("back again");
+    expect(unreadNotifications(hs, room, away, false).unread_notifications).toEqual({ notification_count: 1, highlight_count: 0 });
+    const listed = listNotifications(hs, away, { limit: 100 }).notifications.filter((n) => n.room_id === room).map((n) => n.event.event_id);
+    expect(listed).toEqual([after, ...before.reverse()]);
+    // The shared outcome was used here (the room has seven members).
+    expect(hs.store.sqlite.query("SELECT COUNT(*) AS n FROM room_push_actions WHERE room_id = ?").get(room)).toEqual({ n: 4 });
+  });
+});
