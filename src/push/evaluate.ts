@@ -1,6 +1,9 @@
 // Push rule evaluation (spec: Client-Server API, "Push Rules", "Conditions").
 // A user's ruleset is compiled once into closures (cached by the caller); an
-// event is wrapped once in an EventView that every member's rules read.
+// event is wrapped once in an EventView that every member's rules read. Users
+// on the unchanged server-default rules (most) share one evaluation per event
+// (evaluateDefault): only the conditions that name the user are tested per
+// user, and only for the users they may hold for.
 import { RULE_KINDS, defaultRules, type PushAction, type PushCondition, type PushRule, type RuleKind, type Ruleset } from "./rules";
 
 /** What the rules may read of the room, computed at most once per event. */
@@ -238,7 +241,7 @@ function memberCountTest(is: string): ((count: number) => boolean) | null {
  * user (defaultRules(ANY_USER)): a condition that names it, or the content rule
  * on its localpart, is tested per user; every other condition once per event.
  */
-export const ANY_USER = "@\u0000:\u0000";
+const ANY_USER = "@\u0000:\u0000";
 
 export const localpartOf = (userId: string) => userId.slice(1, userId.indexOf(":"));
 
@@ -502,7 +505,7 @@ function planDefault(view: EventView): DefaultPlan {
 }
 
 /** What the default rules decide for this event (computed once per event). */
-export function defaultPlan(view: EventView): DefaultPlan {
+function defaultPlan(view: EventView): DefaultPlan {
   return (view.defaultPlan ??= planDefault(view));
 }
 
