@@ -1,7 +1,8 @@
 // Unread notification counts (spec: Client-Server API, "Receiving notifications",
-// "Marking notifications as read"). Each notifying event raises a counter per
-// user, room and thread (push_counts); a read receipt recounts the user's
-// counters from the recorded push actions after it. The later of m.read and
+// "Marking notifications as read"). A joined user's count per room and thread
+// is their own counter (push_counts) plus what the room's shared outcomes
+// added since it was taken (push_room_counts); a read receipt recounts the
+// user's counter from the recorded push actions after it. The later of m.read and
 // m.read.private counts; an unthreaded receipt covers every thread, a threaded
 // one (spec: "Threaded read receipts") its own thread ("main" for the main
 // timeline).
@@ -26,43 +27,63 @@ export function readPosition(hs: Homeserver, roomId: string, userId: string, thr
 }
 
 /**
- * Stream position of the event that made the user a member this time: their
- * member event, walked back over later join-to-join changes (display name,
- * avatar). 0 when not joined.
+ * The span of stream positions in which the user is, or last was, joined to
+ * the room: from the event that made them a member (walked back over later
+ * join-to-join changes: display name, avatar) to the event that ended it
+ * (Infinity while joined). {0, 0} when they never were.
  */
-function joinedAt(hs: Homeserver, roomId: string, userId: string): number {
+export function membershipSpan(hs: Homeserver, roomId: string, userId: string): { from: number; to: number; joined: boolean } {
   const id = hs.store.state.currentEventId(roomId, "m.room.member", userId);
   let event = id ? loadEvent(hs, id) : undefined;
-  if (event?.pdu.content.membership !== "join") return 0;
+  const joined = event?.pdu.content.membership === "join";
+  let to = Infinity;
+  if (event && !joined) {
+    to = event.row.streamPos;
+    const previous = event.row.replacesState ? loadEvent(hs, event.row.replacesState) : undefined;
+    event = previous?.pdu.content.membership === "join" ? previous : undefined;
+  }
+  if (!event) return { from: 0, to: 0, joined: false };
   for (let previous = event.row.replacesState ? loadEvent(hs, event.row.replacesState) : undefined; previous?.pdu.content.membership === "join"; ) {
     event = previous;
     previous = event.row.replacesState ? loadEvent(hs, event.row.replacesState) : undefined;
   }
-  return event.row.streamPos;
+  return { from: event.row.streamPos, to, joined };
 }
+
+const add = (a: { notifications: number; highlights: number }, b: { notifications: number; highlights: number } | undefined) => ({
+  notifications: a.notifications + (b?.notifications ?? 0),
+  highlights: a.highlights + (b?.highlights ?? 0),
+});
 
 /**
  * After a read receipt of `userId` in `roomId` moved (in the receipt's
  * transaction): an unthreaded receipt recounts every thread, a threaded one
  * its own. Each thread counts what follows the later of the unthreaded receipt
- * and its own.
+ * and its own: the room's shared outcomes while the user was joined, and the
+ * user's own rows.
  */
 export function recountAfterReceipt(hs: Homeserver, roomId: string, userId: string, threadId: string): void {
   const { pushActions } = hs.store;
+  const span = membershipSpan(hs, roomId, userId);
+  const end = Math.min(span.to, Number.MAX_SAFE_INTEGER);
   // Nothing before the user's join counts (their invite, say), receipt or not (as Synapse).
-  const base = Math.max(readPosition(hs, roomId, userId, ""), joinedAt(hs, roomId, userId));
+  const base = Math.max(readPosition(hs, roomId, userId, ""), span.from);
+  const countFrom = (thread: string, from: number) =>
+    add(pushActions.sharedThreadBetween(roomId, thread, from, end), pushActions.ownThreadAfter(userId, roomId, thread, from));
   if (threadId !== "") {
-    const from = Math.max(base, readPosition(hs, roomId, userId, threadId));
-    const counts = pushActions.countThreadAfter(userId, roomId, threadId, from);
-    pushActions.setCounts(userId, roomId, threadId, counts.notifications, counts.highlights);
+    const counts = countFrom(threadId, Math.max(base, readPosition(hs, roomId, userId, threadId)));
+    pushActions.setCounts(userId, roomId, threadId, counts.notifications, counts.highlights, span.joined);
     return;
   }
-  const fresh = new Map(pushActions.countAfter(userId, roomId, base).map((row) => [row.threadId, row]));
-  for (const { threadId: thread } of pushActions.counts(userId, roomId)) if (!fresh.has(thread)) pushActions.setCounts(userId, roomId, thread, 0, 0);
-  for (const [thread, row] of fresh) {
+  const fresh = new Map<string, { notifications: number; highlights: number }>();
+  for (const row of pushActions.sharedBetween(roomId, base, end)) fresh.set(row.threadId, row);
+  for (const row of pushActions.ownAfter(userId, roomId, base)) fresh.set(row.threadId, add(row, fresh.get(row.threadId)));
+  // Counts only fall after a receipt: threads now at zero stay there, the rest are set.
+  const threads = new Set([...fresh.keys(), ...pushActions.counts(userId, roomId, span.joined).map((row) => row.threadId)]);
+  for (const thread of threads) {
     const own = readPosition(hs, roomId, userId, thread);
-    const counts = own > base ? pushActions.countThreadAfter(userId, roomId, thread, own) : row;
-    pushActions.setCounts(userId, roomId, thread, counts.notifications, counts.highlights);
+    const counts = own > base ? countFrom(thread, own) : (fresh.get(thread) ?? { notifications: 0, highlights: 0 });
+    pushActions.setCounts(userId, roomId, thread, counts.notifications, counts.highlights, span.joined);
   }
 }
 
@@ -74,7 +95,8 @@ export function recountAfterReceipt(hs: Homeserver, roomId: string, userId: stri
 export function unreadNotifications(hs: Homeserver, roomId: string, userId: string, perThread: boolean) {
   const total: Counts = { notification_count: 0, highlight_count: 0 };
   const threads: Record<string, Counts> = {};
-  for (const row of hs.store.pushActions.counts(userId, roomId)) {
+  const joined = hs.store.state.joinedMembers(roomId).has(userId);
+  for (const row of hs.store.pushActions.counts(userId, roomId, joined)) {
     if (perThread && row.threadId !== MAIN_THREAD) {
       threads[row.threadId] = { notification_count: row.notifications, highlight_count: row.highlights };
       continue;

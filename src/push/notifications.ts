@@ -1,10 +1,12 @@
 // GET /notifications (spec: notifications.yaml): the events a user was notified
-// about, newest first. The token is the position in event_push_actions where the
-// next page starts.
+// about, newest first: the user's own notifying rows and the rooms' shared
+// outcomes while the user was joined (less the events they have a row of their
+// own for). The token is the stream position the next page starts before.
 import type { Homeserver } from "../homeserver";
 import { invalidParam } from "../http/errors";
 import { toClientEvent } from "../rooms/client-format";
 import { loadEvent } from "../rooms/room-state";
+import type { NotificationRow } from "../store/push";
 import { readPosition } from "./counts";
 
 const DEFAULT_LIMIT = 20;
@@ -18,7 +20,7 @@ export function listNotifications(hs: Homeserver, userId: string, query: { from?
   }
   const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
   // Only "highlight" is defined; other values filter nothing (as Synapse).
-  const { rows, scannedTo } = limit === 0 ? { rows: [], scannedTo: 0 } : hs.store.pushActions.page(userId, before, limit, query.only === "highlight");
+  const rows = limit === 0 ? [] : notificationRows(hs, userId, before, limit, query.only === "highlight");
   // Read: at or before the read receipt of the room, or of the event's thread.
   const readPositions = new Map<string, number>();
   const readUpTo = (roomId: string, threadId: string) => {
@@ -40,7 +42,23 @@ export function listNotifications(hs: Homeserver, userId: string, query: { from?
       ts: row.ts,
     });
   }
-  // More may follow: the page is full, or the look stopped before the start of the table.
-  const next = rows.length === limit ? rows.at(-1)!.id : scannedTo;
+  // More may follow when the page is full.
+  const next = rows.length === limit && limit > 0 ? rows.at(-1)!.streamPos : 0;
   return { notifications, ...(next > 0 ? { next_token: String(next) } : {}) };
+}
+
+/**
+ * The user's newest `limit` notifications before `before`: each source (own
+ * rows, each joined span of a room) gives at most `limit`, newest first, and
+ * the newest of them all make the page.
+ */
+function notificationRows(hs: Homeserver, userId: string, before: number, limit: number, onlyHighlight: boolean): NotificationRow[] {
+  const { pushActions } = hs.store;
+  const rows = pushActions.ownPage(userId, before, limit, onlyHighlight);
+  for (const span of pushActions.joinedSpans(userId)) {
+    const to = Math.min(span.toPos ?? Number.MAX_SAFE_INTEGER, before);
+    if (span.fromPos < to) rows.push(...pushActions.sharedPage(userId, span.roomId, span.fromPos, to, limit, onlyHighlight));
+  }
+  rows.sort((a, b) => b.streamPos - a.streamPos);
+  return rows.slice(0, limit);
 }

@@ -1,8 +1,8 @@
-// Notifications are kept for push.notification_retention_days: event_push_actions
-// holds a row per notified member and event (a thousand per message in a
-// thousand-member room), so it must not grow for ever. Older rows leave
-// GET /notifications, and a read receipt's recount no longer sees them (as
-// Synapse, which keeps push actions for a bounded time too). The unread
+// Notifications are kept for push.notification_retention_days: room_push_actions
+// holds a row per notifying event and event_push_actions one per member whose
+// outcome differs from the room's, so neither may grow for ever. Older rows
+// leave GET /notifications, and a read receipt's recount no longer sees them
+// (as Synapse, which keeps push actions for a bounded time too). The unread
 // counters of /sync are not touched until such a recount.
 import type { Homeserver } from "../homeserver";
 

@@ -9,12 +9,12 @@ import type { Homeserver } from "../homeserver";
 import { MatrixError, invalidParam, notFound } from "../http/errors";
 import { getAccountDataRow, writeAccountData } from "../sync/account-data";
 import { perInstance } from "../util/per-instance";
-import { compileRuleset, type CompiledRuleset } from "./evaluate";
+import { compileRuleset, evaluate, evaluateDefault, type CompiledRuleset, type EventView, type Outcome } from "./evaluate";
 import { RULE_KINDS, defaultRules, isRuleKind, userRuleFromBody, validateActions, validateUserRuleId, type PushAction, type PushRule, type RuleKind, type Ruleset } from "./rules";
 
 export const PUSH_RULES_TYPE = "m.push_rules";
 
-const rulesets = perInstance<string, { ruleset: Ruleset; compiled?: CompiledRuleset }>();
+const rulesets = perInstance<string, { ruleset: Ruleset; compiled?: CompiledRuleset; isDefault?: boolean }>();
 
 function emptyRuleset(): Ruleset {
   return { override: [], content: [], room: [], sender: [], underride: [] };
@@ -74,13 +74,36 @@ export function compiledRules(hs: Homeserver, userId: string): CompiledRuleset {
   return (entry.compiled ??= compileRuleset(userId, entry.ruleset));
 }
 
+/**
+ * Whether the user's effective rules are the server defaults unchanged (most
+ * users never change them): such users share one evaluation per event.
+ */
+export function usesDefaultRules(hs: Homeserver, userId: string): boolean {
+  userRuleset(hs, userId);
+  const entry = rulesets(hs).get(userId)!;
+  return (entry.isDefault ??= JSON.stringify(entry.ruleset) === JSON.stringify(defaultRules(userId)));
+}
+
+/** The outcome of the user's push rules for the event (null: no rule matched). */
+export function outcomeFor(hs: Homeserver, userId: string, view: EventView): (Outcome & { ruleId: string }) | null {
+  return usesDefaultRules(hs, userId) ? evaluateDefault(view, userId) : evaluate(compiledRules(hs, userId), view);
+}
+
 /** The m.push_rules account data content: {global: ruleset}. */
 export function pushRulesContent(hs: Homeserver, userId: string): { global: Ruleset } {
   return { global: userRuleset(hs, userId) };
 }
 
+let generation = 0;
+
+/** Changes whenever any user's rules change, so that what was derived from them (per room) is rebuilt. */
+export function rulesGeneration(): number {
+  return generation;
+}
+
 function save(hs: Homeserver, userId: string, ruleset: Ruleset): void {
   rulesets(hs).delete(userId);
+  generation++;
   try {
     writeAccountData(hs, userId, "", PUSH_RULES_TYPE, { global: ruleset });
   } finally {

@@ -1,12 +1,12 @@
-// Repositories for push notifications: the push actions recorded for each
-// notified user and event, and pushers.
+// Repositories for push notifications: the outcomes of the push rules recorded
+// per event (shared by the room's members, or a user's own), the unread
+// counters derived from them, and pushers.
 import type { Database } from "bun:sqlite";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { type eventPushActions, pushers } from "../../schema";
+import { pushers } from "../../schema";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
-export type PushActionRow = Omit<typeof eventPushActions.$inferSelect, "id">;
 export type PusherRow = typeof pushers.$inferSelect;
 
 export interface ThreadCounts {
@@ -15,97 +15,214 @@ export interface ThreadCounts {
   highlights: number;
 }
 
-/**
- * /notifications looks at most this many of the newest rows (everyone's) per
- * page: a user with no notification among them gets a next_token to go on.
- */
-export const NOTIFICATIONS_SCAN_LIMIT = 100_000;
+/** One event's details, as both kinds of push action rows hold them. */
+export interface PushEvent {
+  streamPos: number;
+  roomId: string;
+  eventId: string;
+  threadId: string;
+  ts: number;
+}
 
-/** Plain SQL: the upserts from a JSON list and the bounded scans are beyond drizzle. */
+/** A user's own outcome for an event (see schema/push.ts event_push_actions). */
+export interface OwnOutcome {
+  userId: string;
+  notify: boolean;
+  highlight: boolean;
+  actions: string;
+  notificationsDelta: number;
+  highlightsDelta: number;
+  /** Joined to the room: a new counter row follows the room's shared counts. */
+  joined: boolean;
+}
+
+/** A notification as GET /notifications lists it. */
+export interface NotificationRow {
+  streamPos: number;
+  roomId: string;
+  eventId: string;
+  threadId: string;
+  highlight: boolean;
+  actions: string;
+  ts: number;
+}
+
+const NOTIFICATION_COLUMNS = "stream_pos AS streamPos, room_id AS roomId, event_id AS eventId, thread_id AS threadId, highlight, actions, ts";
+
+/** Plain SQL: the multi-row statements from JSON lists and the derived counts are beyond drizzle. */
 export function createPushActionsStore(sqlite: Database) {
-  // The users come as one JSON array: a thousand members are one statement, not a thousand.
-  const insertStmt = lazy(() => sqlite.query(
-    `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, highlight, actions, ts)
-     SELECT value, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM json_each(?1)`,
+  const insertSharedStmt = lazy(() => sqlite.query(
+    `INSERT INTO room_push_actions (stream_pos, room_id, event_id, thread_id, highlight, actions, ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
   ));
-  const raiseStmt = lazy(() => sqlite.query(
-    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) SELECT ?2, value, ?3, 1, ?4 FROM json_each(?1) WHERE true
-     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + 1, highlights = highlights + excluded.highlights`,
+  const raiseRoomStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_room_counts (room_id, thread_id, notifications, highlights) VALUES (?1, ?2, 1, ?3)
+     ON CONFLICT (room_id, thread_id) DO UPDATE SET notifications = notifications + 1, highlights = highlights + excluded.highlights`,
   ));
-  const countsStmt = lazy(() => sqlite.query(
+  // The users come as one JSON array of [user, notify, highlight, actions, dn, dh, joined]: one statement for all of them.
+  const insertOwnStmt = lazy(() => sqlite.query(
+    `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, notify, highlight, actions, ts, notifications_delta, highlights_delta)
+     SELECT value ->> 0, ?2, ?3, ?4, ?5, value ->> 1, value ->> 2, value ->> 3, ?6, value ->> 4, value ->> 5 FROM json_each(?1)`,
+  ));
+  // A missing row of a joined user follows the room's counts from zero (its thread began after the join).
+  const adjustStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
+     SELECT ?2, value ->> 0, ?3, value ->> 4, value ->> 5, iif(value ->> 6, 0, NULL), iif(value ->> 6, 0, NULL) FROM json_each(?1)
+     WHERE (value ->> 4) != 0 OR (value ->> 5) != 0
+     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + excluded.notifications, highlights = highlights + excluded.highlights`,
+  ));
+  const joinedCountsStmt = lazy(() => sqlite.query(
+    `SELECT threadId, notifications, highlights FROM (
+       SELECT r.thread_id AS threadId,
+         COALESCE(u.notifications, 0) + iif(u.thread_id IS NULL, r.notifications, COALESCE(r.notifications - u.room_notifications, 0)) AS notifications,
+         COALESCE(u.highlights, 0) + iif(u.thread_id IS NULL, r.highlights, COALESCE(r.highlights - u.room_highlights, 0)) AS highlights
+       FROM push_room_counts r LEFT JOIN push_counts u ON u.room_id = r.room_id AND u.user_id = ?2 AND u.thread_id = r.thread_id
+       WHERE r.room_id = ?1
+       UNION ALL
+       SELECT u.thread_id, u.notifications, u.highlights FROM push_counts u
+       WHERE u.room_id = ?1 AND u.user_id = ?2 AND NOT EXISTS (SELECT 1 FROM push_room_counts r WHERE r.room_id = ?1 AND r.thread_id = u.thread_id)
+     ) WHERE notifications > 0`,
+  ));
+  const frozenCountsStmt = lazy(() => sqlite.query(
     `SELECT thread_id AS threadId, notifications, highlights FROM push_counts WHERE room_id = ?1 AND user_id = ?2 AND notifications > 0`,
   ));
-  // A range of the room's index, filtered by user: the rows after a read receipt.
-  const recountStmt = lazy(() => sqlite.query(
-    `SELECT thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM event_push_actions
-     WHERE room_id = ?1 AND stream_pos > ?3 AND user_id = ?2 GROUP BY thread_id`,
+  const clearUserStmt = lazy(() => sqlite.query(`DELETE FROM push_counts WHERE room_id = ?1 AND user_id = ?2`));
+  const followStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
+     SELECT room_id, ?2, thread_id, 0, 0, notifications, highlights FROM push_room_counts WHERE room_id = ?1`,
   ));
-  const recountThreadStmt = lazy(() => sqlite.query(
-    `SELECT COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM event_push_actions
-     WHERE room_id = ?1 AND stream_pos > ?3 AND user_id = ?2 AND thread_id = ?4`,
+  const freezeStmt = lazy(() => sqlite.query(
+    `UPDATE push_counts AS u SET
+       notifications = u.notifications + COALESCE((SELECT r.notifications FROM push_room_counts r WHERE r.room_id = u.room_id AND r.thread_id = u.thread_id), 0) - u.room_notifications,
+       highlights = u.highlights + COALESCE((SELECT r.highlights FROM push_room_counts r WHERE r.room_id = u.room_id AND r.thread_id = u.thread_id), 0) - u.room_highlights,
+       room_notifications = NULL, room_highlights = NULL
+     WHERE u.room_id = ?1 AND u.user_id = ?2 AND u.room_notifications IS NOT NULL`,
+  ));
+  const freezeMissingStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
+     SELECT room_id, ?2, thread_id, notifications, highlights, NULL, NULL FROM push_room_counts WHERE room_id = ?1 AND true
+     ON CONFLICT (room_id, user_id, thread_id) DO NOTHING`,
   ));
   const setCountsStmt = lazy(() => sqlite.query(
-    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights) VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = excluded.notifications, highlights = excluded.highlights`,
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
+     SELECT ?1, ?2, ?3, ?4, ?5,
+       iif(?6, COALESCE((SELECT notifications FROM push_room_counts WHERE room_id = ?1 AND thread_id = ?3), 0), NULL),
+       iif(?6, COALESCE((SELECT highlights FROM push_room_counts WHERE room_id = ?1 AND thread_id = ?3), 0), NULL)
+     WHERE true
+     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = excluded.notifications, highlights = excluded.highlights,
+       room_notifications = excluded.room_notifications, room_highlights = excluded.room_highlights`,
   ));
-  const firstKeptStmt = lazy(() => sqlite.query(`SELECT id FROM event_push_actions WHERE ts >= ?1 ORDER BY id LIMIT 1`));
-  const lastIdStmt = lazy(() => sqlite.query(`SELECT COALESCE(MAX(id), 0) AS id FROM event_push_actions`));
-  const deleteBeforeStmt = lazy(() => sqlite.query(
+  // Recounts: shared outcomes in a range of the room's index, then the user's own rows.
+  const sharedAfterStmt = lazy(() => sqlite.query(
+    `SELECT thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM room_push_actions
+     WHERE room_id = ?1 AND stream_pos > ?2 AND stream_pos < ?3 GROUP BY thread_id`,
+  ));
+  const sharedThreadAfterStmt = lazy(() => sqlite.query(
+    `SELECT COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM room_push_actions
+     WHERE room_id = ?1 AND stream_pos > ?2 AND stream_pos < ?3 AND thread_id = ?4`,
+  ));
+  const ownAfterStmt = lazy(() => sqlite.query(
+    `SELECT thread_id AS threadId, COALESCE(SUM(notifications_delta), 0) AS notifications, COALESCE(SUM(highlights_delta), 0) AS highlights
+     FROM event_push_actions WHERE user_id = ?1 AND room_id = ?2 AND stream_pos > ?3 GROUP BY thread_id`,
+  ));
+  const ownThreadAfterStmt = lazy(() => sqlite.query(
+    `SELECT COALESCE(SUM(notifications_delta), 0) AS notifications, COALESCE(SUM(highlights_delta), 0) AS highlights
+     FROM event_push_actions WHERE user_id = ?1 AND room_id = ?2 AND stream_pos > ?3 AND thread_id = ?4`,
+  ));
+  const firstKeptOwnStmt = lazy(() => sqlite.query(`SELECT id FROM event_push_actions WHERE ts >= ?1 ORDER BY id LIMIT 1`));
+  const lastOwnIdStmt = lazy(() => sqlite.query(`SELECT COALESCE(MAX(id), 0) AS id FROM event_push_actions`));
+  const deleteOwnBeforeStmt = lazy(() => sqlite.query(
     `DELETE FROM event_push_actions WHERE id IN (SELECT id FROM event_push_actions WHERE id < ?1 ORDER BY id LIMIT ?2)`,
   ));
-  const clearStmt = lazy(() => sqlite.query(`UPDATE push_counts SET notifications = 0, highlights = 0 WHERE room_id = ?1 AND user_id = ?2`));
-  const pageStmt = lazy(() => sqlite.query(
-    `SELECT id, user_id AS userId, stream_pos AS streamPos, room_id AS roomId, event_id AS eventId, thread_id AS threadId, highlight, actions, ts
-     FROM (SELECT * FROM event_push_actions WHERE id < ?2 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})
-     WHERE user_id = ?1 AND (?3 = 0 OR highlight = 1) ORDER BY id DESC LIMIT ?4`,
+  const firstKeptSharedStmt = lazy(() => sqlite.query(`SELECT stream_pos AS pos FROM room_push_actions WHERE ts >= ?1 ORDER BY stream_pos LIMIT 1`));
+  const lastSharedStmt = lazy(() => sqlite.query(`SELECT COALESCE(MAX(stream_pos), 0) AS pos FROM room_push_actions`));
+  const deleteSharedBeforeStmt = lazy(() => sqlite.query(
+    `DELETE FROM room_push_actions WHERE stream_pos IN (SELECT stream_pos FROM room_push_actions WHERE stream_pos < ?1 ORDER BY stream_pos LIMIT ?2)`,
   ));
-  const oldestScannedStmt = lazy(() => sqlite.query(
-    `SELECT MIN(id) AS id, COUNT(*) AS n FROM (SELECT id FROM event_push_actions WHERE id < ?1 ORDER BY id DESC LIMIT ${NOTIFICATIONS_SCAN_LIMIT})`,
+  const ownPageStmt = lazy(() => sqlite.query(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM event_push_actions
+     WHERE user_id = ?1 AND stream_pos < ?2 AND notify = 1 AND (?3 = 0 OR highlight = 1) ORDER BY stream_pos DESC LIMIT ?4`,
   ));
+  // The shared outcomes of one joined span of the user, less the events the user has a row of their own for.
+  const sharedPageStmt = lazy(() => sqlite.query(
+    `SELECT ${NOTIFICATION_COLUMNS} FROM room_push_actions b
+     WHERE b.room_id = ?2 AND b.stream_pos >= ?3 AND b.stream_pos < ?4 AND (?5 = 0 OR b.highlight = 1)
+       AND NOT EXISTS (SELECT 1 FROM event_push_actions e WHERE e.user_id = ?1 AND e.stream_pos = b.stream_pos)
+     ORDER BY b.stream_pos DESC LIMIT ?6`,
+  ));
+  // Every span in which the user was joined to a room, from the state history of their member events.
+  const joinedSpansStmt = lazy(() => sqlite.query(
+    `SELECT h.room_id AS roomId, h.from_pos AS fromPos, h.to_pos AS toPos FROM current_state c
+     JOIN state_history h ON h.room_id = c.room_id AND h.type = 'm.room.member' AND h.state_key = c.state_key
+     JOIN events e ON e.event_id = h.event_id
+     WHERE c.state_key = ?1 AND c.type = 'm.room.member' AND e.pdu ->> '$.content.membership' = 'join'`,
+  ));
+  const toNotification = (row: Omit<NotificationRow, "highlight"> & { highlight: number }): NotificationRow => ({ ...row, highlight: row.highlight === 1 });
   return {
-    /** Records one event's notification of `userIds` (same outcome) and raises their counts for the room and thread. */
-    insert(userIds: string[], row: Omit<PushActionRow, "userId">): void {
-      const users = JSON.stringify(userIds);
-      const highlight = row.highlight ? 1 : 0;
-      insertStmt().run(users, row.streamPos, row.roomId, row.eventId, row.threadId, highlight, row.actions, row.ts);
-      raiseStmt().run(users, row.roomId, row.threadId, highlight);
+    /** Records the outcome shared by the room's joined members for one event and raises the room's count. */
+    insertShared(event: PushEvent, highlight: boolean, actions: string): void {
+      insertSharedStmt().run(event.streamPos, event.roomId, event.eventId, event.threadId, highlight ? 1 : 0, actions, event.ts);
+      raiseRoomStmt().run(event.roomId, event.threadId, highlight ? 1 : 0);
+    },
+    /** Records users' own outcomes for one event and adjusts their counters by the rows' deltas. */
+    insertOwn(event: PushEvent, outcomes: OwnOutcome[]): void {
+      const rows = JSON.stringify(outcomes.map((o) => [o.userId, o.notify ? 1 : 0, o.highlight ? 1 : 0, o.actions, o.notificationsDelta, o.highlightsDelta, o.joined ? 1 : 0]));
+      insertOwnStmt().run(rows, event.streamPos, event.roomId, event.eventId, event.threadId, event.ts);
+      adjustStmt().run(rows, event.roomId, event.threadId);
     },
     /** The user's unread counts in a room, per thread (threads without any left out). */
-    counts(userId: string, roomId: string): ThreadCounts[] {
-      return countsStmt().all(roomId, userId) as ThreadCounts[];
+    counts(userId: string, roomId: string, joined: boolean): ThreadCounts[] {
+      return (joined ? joinedCountsStmt() : frozenCountsStmt()).all(roomId, userId) as ThreadCounts[];
     },
-    /** Notifications of a user in a room after `after`, per thread (or of one thread). */
-    countAfter(userId: string, roomId: string, after: number): ThreadCounts[] {
-      return recountStmt().all(roomId, userId, after) as ThreadCounts[];
+    /** The user joined: counts start from zero and follow the room's shared counts. */
+    startCounting(userId: string, roomId: string): void {
+      clearUserStmt().run(roomId, userId);
+      followStmt().run(roomId, userId);
     },
-    countThreadAfter(userId: string, roomId: string, threadId: string, after: number): Omit<ThreadCounts, "threadId"> {
-      return recountThreadStmt().get(roomId, userId, after, threadId) as Omit<ThreadCounts, "threadId">;
+    /** The user left: their counts stop following the room's. */
+    stopCounting(userId: string, roomId: string): void {
+      freezeStmt().run(roomId, userId);
+      freezeMissingStmt().run(roomId, userId);
+    },
+    /** Sets a user's counts for a thread (after a recount); `joined`: they follow the room's from now on. */
+    setCounts(userId: string, roomId: string, threadId: string, notifications: number, highlights: number, joined: boolean): void {
+      setCountsStmt().run(roomId, userId, threadId, notifications, highlights, joined ? 1 : 0);
+    },
+    /** Shared outcomes in the room between two positions (exclusive), per thread. */
+    sharedBetween(roomId: string, after: number, before: number): ThreadCounts[] {
+      return sharedAfterStmt().all(roomId, after, before) as ThreadCounts[];
+    },
+    sharedThreadBetween(roomId: string, threadId: string, after: number, before: number): Omit<ThreadCounts, "threadId"> {
+      return sharedThreadAfterStmt().get(roomId, after, before, threadId) as Omit<ThreadCounts, "threadId">;
+    },
+    /** What the user's own rows after `after` add to their counts, per thread. */
+    ownAfter(userId: string, roomId: string, after: number): ThreadCounts[] {
+      return ownAfterStmt().all(userId, roomId, after) as ThreadCounts[];
+    },
+    ownThreadAfter(userId: string, roomId: string, threadId: string, after: number): Omit<ThreadCounts, "threadId"> {
+      return ownThreadAfterStmt().get(userId, roomId, after, threadId) as Omit<ThreadCounts, "threadId">;
     },
     /**
-     * Deletes up to `limit` of the oldest rows recorded before `cutoffTs` (rows
-     * are appended in time order, so they are a prefix by id); returns how many.
+     * Deletes up to `limit` of the oldest rows (of each kind) recorded before
+     * `cutoffTs` (rows are appended in time order, so they are a prefix); returns how many.
      */
     deleteOlderThan(cutoffTs: number, limit: number): number {
-      const kept = firstKeptStmt().get(cutoffTs) as { id: number } | null;
-      const before = kept ? kept.id : (lastIdStmt().get() as { id: number }).id + 1;
-      return deleteBeforeStmt().run(before, limit).changes;
+      const keptOwn = firstKeptOwnStmt().get(cutoffTs) as { id: number } | null;
+      const ownBefore = keptOwn ? keptOwn.id : (lastOwnIdStmt().get() as { id: number }).id + 1;
+      const keptShared = firstKeptSharedStmt().get(cutoffTs) as { pos: number } | null;
+      const sharedBefore = keptShared ? keptShared.pos : (lastSharedStmt().get() as { pos: number }).pos + 1;
+      return Math.max(deleteOwnBeforeStmt().run(ownBefore, limit).changes, deleteSharedBeforeStmt().run(sharedBefore, limit).changes);
     },
-    /** Zeroes a user's counts in a room (they joined: counting starts there). */
-    clearCounts(userId: string, roomId: string): void {
-      clearStmt().run(roomId, userId);
+    /** The user's own notifying rows before `before`, newest first. */
+    ownPage(userId: string, before: number, limit: number, onlyHighlight: boolean): NotificationRow[] {
+      return (ownPageStmt().all(userId, before, onlyHighlight ? 1 : 0, limit) as Parameters<typeof toNotification>[0][]).map(toNotification);
     },
-    setCounts(userId: string, roomId: string, threadId: string, notifications: number, highlights: number): void {
-      setCountsStmt().run(roomId, userId, threadId, notifications, highlights);
+    /** Shared outcomes of a room in [from, to) that cover the user (no row of their own), newest first. */
+    sharedPage(userId: string, roomId: string, from: number, to: number, limit: number, onlyHighlight: boolean): NotificationRow[] {
+      return (sharedPageStmt().all(userId, roomId, from, to, onlyHighlight ? 1 : 0, limit) as Parameters<typeof toNotification>[0][]).map(toNotification);
     },
-    /**
-     * A user's notifications, newest first, among the rows before `beforeId`;
-     * `scannedTo` is where the look stopped (0: at the start of the table).
-     */
-    page(userId: string, beforeId: number, limit: number, onlyHighlight: boolean): { rows: (PushActionRow & { id: number })[]; scannedTo: number } {
-      const raw = pageStmt().all(userId, beforeId, onlyHighlight ? 1 : 0, limit) as (Omit<PushActionRow, "highlight"> & { id: number; highlight: number })[];
-      const rows = raw.map((row) => ({ ...row, highlight: row.highlight === 1 }));
-      const scanned = oldestScannedStmt().get(beforeId) as { id: number | null; n: number };
-      return { rows, scannedTo: scanned.n < NOTIFICATIONS_SCAN_LIMIT ? 0 : (scanned.id ?? 0) };
+    /** The spans [fromPos, toPos) in which the user was joined to a room (toPos null: still joined). */
+    joinedSpans(userId: string): { roomId: string; fromPos: number; toPos: number | null }[] {
+      return joinedSpansStmt().all(userId) as { roomId: string; fromPos: number; toPos: number | null }[];
     },
   };
 }

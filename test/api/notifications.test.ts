@@ -249,6 +249,7 @@ describe("GET /notifications", () => {
     expect(pruneNotifications(server.hs, Date.now() + 31 * 24 * 3600 * 1000)).toBeGreaterThan(0);
     expect((await ok(alice, "GET", `${CLIENT}/notifications`)).notifications).toEqual([]);
     expect(server.hs.store.sqlite.query("SELECT COUNT(*) AS n FROM event_push_actions").get()).toEqual({ n: 0 });
+    expect(server.hs.store.sqlite.query("SELECT COUNT(*) AS n FROM room_push_actions").get()).toEqual({ n: 0 });
   });
 
   test("bad from and limit are 400 M_INVALID_PARAM", async () => {

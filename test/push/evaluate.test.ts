@@ -1,7 +1,7 @@
 // Push rule evaluation without a server (spec: Client-Server API, "Push Rules",
 // "Conditions", "Predefined Rules").
 import { describe, expect, test } from "bun:test";
-import { EventView, compileRuleset, evaluate, globRegex, outcomeOf, propertyPath, type RoomFacts } from "../../src/push/evaluate";
+import { EventView, compileRuleset, evaluate, evaluateDefault, globRegex, outcomeOf, propertyPath, type RoomFacts } from "../../src/push/evaluate";
 import { RULE_KINDS, defaultRules, validateActions, type Ruleset } from "../../src/push/rules";
 
 const ALICE = "@alice:example.org";
@@ -278,5 +278,84 @@ describe("helpers", () => {
     expect(() => validateActions(["explode"])).toThrow();
     expect(() => validateActions([42])).toThrow();
     expect(() => validateActions("notify")).toThrow();
+  });
+});
+
+/** A small deterministic generator, so that a failure can be replayed. */
+function random(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+}
+
+describe("the display name and localpart tests without a regex", () => {
+  // Characters that could trip a shortcut: case pairs, word and non-word ASCII,
+  // non-ASCII letters that case-map to ASCII ones (Kelvin sign, dotless i, long s,
+  // dotted I), sharp s, an accent and an emoji (a surrogate pair).
+  const alphabet = ["a", "A", "b", "B", "k", "K", "s", "S", "i", "I", "1", "_", " ", ".", "-", "(", "\u212A", "\u0131", "\u017F", "\u0130", "ß", "é", "É", "😀"];
+  const regexFor = (name: string) => new RegExp(`(?:^|[^A-Za-z0-9_])${name.replace(/[.+^${}()|[\]\\*?]/g, "\\$&")}(?:[^A-Za-z0-9_]|$)`, "is");
+
+  test("contains_display_name gives what the spec's regex gives, for random names and bodies", () => {
+    const next = random(42);
+    const pick = () => alphabet[Math.floor(next() * alphabet.length)]!;
+    const flip = (text: string) => [...text].map((c) => (next() < 0.5 ? c.toUpperCase() : c.toLowerCase())).join("");
+    let matched = 0;
+    for (let round = 0; round < 3000; round++) {
+      const name = Array.from({ length: 1 + Math.floor(next() * 4) }, pick).join("");
+      if (name.trim() === "") continue;
+      const noise = () => Array.from({ length: Math.floor(next() * 4) }, pick).join("");
+      const body = next() < 0.7 ? `${noise()}${next() < 0.5 ? flip(name) : name}${noise()}` : noise() + noise();
+      const got = decide(text(body), { names: { [ALICE]: name } })?.ruleId === ".m.rule.contains_display_name";
+      expect({ name, body, got }).toEqual({ name, body, got: regexFor(name).test(body) });
+      if (got) matched++;
+    }
+    // Both answers occurred often enough to mean something.
+    expect(matched).toBeGreaterThan(300);
+  });
+});
+
+describe("the default rules evaluated once for everyone", () => {
+  const users = ["@alice:example.org", "@Alice:example.org", "@ann.lee:example.org", "@k9:example.org", "@bob:example.org"];
+  const names: Record<string, string> = { "@alice:example.org": "Alice", "@Alice:example.org": "ALICE", "@ann.lee:example.org": "Ann Lee", "@k9:example.org": "(K-9)" };
+  const events = [
+    text("hello"),
+    text("hi alice and ann lee"),
+    text("ping k9, K-9 and ann.lee"),
+    text("(k-9) says hi"),
+    text("Alice", { "m.mentions": {} }),
+    text("hey", { "m.mentions": { user_ids: ["@alice:example.org", 7] } }),
+    text("@room", { "m.mentions": { room: true } }),
+    text("old @room"),
+    event("m.room.message", { msgtype: "m.notice", body: "alice" }),
+    event("m.room.encrypted", { ciphertext: "alice" }),
+    event("m.room.member", { membership: "invite" }, { state_key: "@alice:example.org" }),
+    event("m.room.member", { membership: "invite" }, { state_key: "@ALICE:example.org" }),
+    event("m.room.member", { membership: "join", displayname: "alice" }, { state_key: "@bob:example.org" }),
+    event("m.room.tombstone", { body: "alice" }, { state_key: "" }),
+    event("m.reaction", { body: "alice" }),
+    event("m.call.invite", {}),
+    event("org.example.custom", { body: "Ann Lee" }),
+    text("alice", { "m.relates_to": { rel_type: "m.replace", event_id: "$x" } }),
+  ];
+  for (const members of [2, 5]) {
+    for (const senderLevel of [0, 100]) {
+      test(`the same outcome as each user's own compiled rules (${members} members, sender level ${senderLevel})`, () => {
+        for (const ev of events) {
+          const view = new EventView(ev, room({ members, senderLevel, names }));
+          for (const userId of users) {
+            const own = evaluate(compileRuleset(userId, defaultRules(userId)), new EventView(ev, room({ members, senderLevel, names })));
+            expect({ ev, userId, rule: evaluateDefault(view, userId)?.ruleId }).toEqual({ ev, userId, rule: own?.ruleId });
+          }
+        }
+      });
+    }
+  }
+
+  test("with candidates given, only they are tested; everyone else gets the shared outcome", () => {
+    const facts = { ...room({ names }), namedIn: (words: Set<string>) => (words.has("alice") ? ["@alice:example.org"] : []) };
+    const view = new EventView(text("hi alice"), facts);
+    expect(evaluateDefault(view, "@alice:example.org")?.ruleId).toBe(".m.rule.contains_display_name");
+    expect(evaluateDefault(view, "@bob:example.org")?.ruleId).toBe(".m.rule.message");
   });
 });
