@@ -1,6 +1,7 @@
 // The rooms part of /sync (spec: Client-Server API, "Syncing"): for each room,
 // what changed between two stream positions, as seen by one user.
 import type { Homeserver } from "../homeserver";
+import { perInstance } from "../util/per-instance";
 import { toClientEventsWithRelations } from "../rooms/aggregations";
 import { toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "../rooms/event-filter";
@@ -84,10 +85,11 @@ function stateMap(entries: StateEntry[]): Map<string, string> {
 
 /** State entries in force at `to` that were not in force at `from` (from = 0: all of them). */
 function stateDelta(hs: Homeserver, roomId: string, from: number, to: number): string[] {
-  const after = hs.store.state.at(roomId, to);
-  if (from <= 0) return after.map((entry) => entry.eventId);
-  const before = stateMap(hs.store.state.at(roomId, from));
-  return after.filter((entry) => before.get(`${entry.type}\u0000${entry.stateKey}`) !== entry.eventId).map((entry) => entry.eventId);
+  if (from <= 0) return hs.store.state.at(roomId, to).map((entry) => entry.eventId);
+  // Entries set after `from` and still in force at `to` (read from the
+  // room/position index): in a big room a catching-up client costs the few
+  // changes, not two copies of the whole member list.
+  return hs.store.state.changedBetween(roomId, from, to).map((entry) => entry.eventId);
 }
 
 /**
@@ -100,6 +102,20 @@ function stateDelta(hs: Homeserver, roomId: string, from: number, to: number): s
 function stateBeforeTimeline(hs: Homeserver, roomId: string, from: number, stateAt: number, to: number, timeline: StoredEvent[]): string[] {
   const key = (type: string, stateKey: string) => `${type}\u0000${stateKey}`;
   const touched = new Set(timeline.filter((event) => event.row.stateKey !== null).map((event) => key(event.row.type, event.row.stateKey!)));
+  if (from > 0) {
+    // Incremental: only keys that changed after `from` can differ from what the
+    // client has, so only those are looked at (not the whole state, twice).
+    const ids: string[] = [];
+    for (const entry of hs.store.state.changedBetween(roomId, from, to)) {
+      if (!touched.has(key(entry.type, entry.stateKey))) {
+        ids.push(entry.eventId);
+        continue;
+      }
+      const atStart = hs.store.state.eventIdAt(roomId, entry.type, entry.stateKey, stateAt);
+      if (atStart !== undefined && atStart !== hs.store.state.eventIdAt(roomId, entry.type, entry.stateKey, from)) ids.push(atStart);
+    }
+    return ids;
+  }
   const state = stateMap(hs.store.state.at(roomId, stateAt));
   if (to !== stateAt) {
     for (const entry of hs.store.state.at(roomId, to)) {
@@ -137,17 +153,50 @@ function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter:
  * invited members are available, ... the banned and left users".
  */
 export function roomSummary(hs: Homeserver, roomId: string, userId: string) {
-  const members = hs.store.state.members(roomId);
-  const joined = members.filter((m) => m.membership === "join");
-  const invited = members.filter((m) => m.membership === "invite");
-  const others = members.filter((m) => m.userId !== userId);
-  const order = new Map(hs.store.events.getMany(others.map((m) => m.eventId)).map((row) => [row.eventId, row.streamPos]));
-  const byStream = (a: { eventId: string }, b: { eventId: string }) => (order.get(a.eventId) ?? 0) - (order.get(b.eventId) ?? 0);
-  const active = others.filter((m) => m.membership === "join" || m.membership === "invite");
-  const candidates = active.length > 0 ? active : others.filter((m) => m.membership === "leave" || m.membership === "ban");
-  const heroes = candidates.sort(byStream).slice(0, 5).map((m) => m.userId);
-  return { "m.heroes": heroes, "m.joined_member_count": joined.length, "m.invited_member_count": invited.length };
+  const known = membershipSummary(hs, roomId);
+  // The viewer is never a hero; one spare candidate per list covers leaving them out.
+  const pick = (list: string[]) => list.filter((member) => member !== userId).slice(0, 5);
+  const active = pick(known.active);
+  const heroes = active.length > 0 ? active : pick(known.departed);
+  return { "m.heroes": heroes, "m.joined_member_count": known.joined, "m.invited_member_count": known.invited };
 }
+
+interface MembershipSummary {
+  joined: number;
+  invited: number;
+  /** The first six joined or invited members by stream ordering. */
+  active: string[];
+  /** The first six who left or were banned, by stream ordering. */
+  departed: string[];
+}
+
+/**
+ * The user-independent part of a room's summary, kept until the room's next
+ * member event: every member of a big room syncing after a message would
+ * otherwise read the whole member list each time.
+ */
+function membershipSummary(hs: Homeserver, roomId: string): MembershipSummary {
+  const cache = membershipSummaries(hs);
+  const pos = hs.store.state.latestMemberChangePos(roomId);
+  const cached = cache.get(roomId);
+  if (cached && cached.pos === pos) return cached.summary;
+  const members = hs.store.state.members(roomId);
+  const order = new Map(hs.store.events.getMany(members.map((m) => m.eventId)).map((row) => [row.eventId, row.streamPos]));
+  const byStream = (a: { eventId: string }, b: { eventId: string }) => (order.get(a.eventId) ?? 0) - (order.get(b.eventId) ?? 0);
+  const firstSix = (wanted: (membership: string | null) => boolean) =>
+    members.filter((m) => wanted(m.membership)).sort(byStream).slice(0, 6).map((m) => m.userId);
+  const summary: MembershipSummary = {
+    joined: members.filter((m) => m.membership === "join").length,
+    invited: members.filter((m) => m.membership === "invite").length,
+    active: firstSix((membership) => membership === "join" || membership === "invite"),
+    departed: firstSix((membership) => membership === "leave" || membership === "ban"),
+  };
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(roomId, { pos, summary });
+  return summary;
+}
+
+const membershipSummaries = perInstance<string, { pos: number; summary: MembershipSummary }>();
 
 /** Whether the room has a name or canonical alias (else clients name it from the heroes). */
 function hasName(hs: Homeserver, roomId: string): boolean {
