@@ -12,16 +12,9 @@
 //   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess } from "./lib";
+import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections } from "./lib";
 
-if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
-  const child = Bun.spawn(["bun", "run", import.meta.path, ...Bun.argv.slice(2)], {
-    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  process.exit(await child.exited);
-}
+await withManyConnections(import.meta.path);
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

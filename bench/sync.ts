@@ -11,18 +11,9 @@
 //   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--rooms 500]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
+import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections } from "./lib";
 
-// fetch keeps at most 256 connections per host unless told otherwise; the
-// clients of (a) each hold one open, so re-run with a higher limit.
-if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
-  const child = Bun.spawn(["bun", "run", import.meta.path, ...Bun.argv.slice(2)], {
-    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  process.exit(await child.exited);
-}
+await withManyConnections(import.meta.path);
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
