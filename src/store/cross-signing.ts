@@ -1,6 +1,7 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { crossSigningKeys, keySignatures } from "../../schema";
 import type { Db } from "./db";
+import { lazy } from "./lazy";
 
 export type CrossSigningUsage = "master" | "self_signing" | "user_signing";
 
@@ -19,13 +20,35 @@ export interface StoredSignature {
 
 /** Cross-signing keys and the signatures uploaded for keys (spec: "Cross-signing"). */
 export function createCrossSigningStore(db: Db) {
+  // Prepared once: /keys/query asks these for every user it is given.
+  const keysOfUser = lazy(() =>
+    db
+      .select({ usage: crossSigningKeys.usage, publicKey: crossSigningKeys.publicKey, json: crossSigningKeys.json })
+      .from(crossSigningKeys)
+      .where(eq(crossSigningKeys.userId, sql.placeholder("userId")))
+      .prepare(),
+  );
+  const signaturesOnKeys = lazy(() =>
+    db
+      .select({
+        targetKeyId: keySignatures.targetKeyId,
+        signerUserId: keySignatures.signerUserId,
+        signerKeyId: keySignatures.signerKeyId,
+        signature: keySignatures.signature,
+      })
+      .from(keySignatures)
+      .where(
+        and(
+          eq(keySignatures.targetUserId, sql.placeholder("userId")),
+          sql`${keySignatures.targetKeyId} IN (SELECT value FROM json_each(${sql.placeholder("keyIds")}))`,
+        ),
+      )
+      .prepare(),
+  );
+
   return {
     keysOf(userId: string): StoredCrossSigningKey[] {
-      return db
-        .select({ usage: crossSigningKeys.usage, publicKey: crossSigningKeys.publicKey, json: crossSigningKeys.json })
-        .from(crossSigningKeys)
-        .where(eq(crossSigningKeys.userId, userId))
-        .all() as StoredCrossSigningKey[];
+      return keysOfUser().all({ userId }) as StoredCrossSigningKey[];
     },
     key(userId: string, usage: CrossSigningUsage): StoredCrossSigningKey | undefined {
       return db
@@ -43,16 +66,7 @@ export function createCrossSigningStore(db: Db) {
     /** Signatures made on the given keys (device ids or cross-signing public keys) of one user. */
     signaturesOn(targetUserId: string, targetKeyIds: string[]): StoredSignature[] {
       if (targetKeyIds.length === 0) return [];
-      return db
-        .select({
-          targetKeyId: keySignatures.targetKeyId,
-          signerUserId: keySignatures.signerUserId,
-          signerKeyId: keySignatures.signerKeyId,
-          signature: keySignatures.signature,
-        })
-        .from(keySignatures)
-        .where(and(eq(keySignatures.targetUserId, targetUserId), inArray(keySignatures.targetKeyId, targetKeyIds)))
-        .all();
+      return signaturesOnKeys().all({ userId: targetUserId, keyIds: JSON.stringify(targetKeyIds) }) as StoredSignature[];
     },
     putSignature(row: { targetUserId: string } & StoredSignature): void {
       db.insert(keySignatures)
