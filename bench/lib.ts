@@ -134,3 +134,21 @@ export async function withManyConnections(scriptPath: string): Promise<void> {
   });
   process.exit(await child.exited);
 }
+
+/** Registers without a password: no argon2id, so a thousand accounts take seconds. */
+export async function quickUser(base: string, name: string): Promise<Client & { userId: string }> {
+  const client = new Client(base) as Client & { userId: string };
+  const body = await client.call("POST", "/register", { username: name, auth: { type: "m.login.dummy" } });
+  client.token = body.access_token;
+  client.userId = body.user_id;
+  return client;
+}
+
+/** Runs `make(0..count-1)`, `size` at a time. */
+export async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < count; start += size) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
+  }
+  return out;
+}

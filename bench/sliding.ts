@@ -12,7 +12,7 @@
 //   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections } from "./lib";
+import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
 
 await withManyConnections(import.meta.path);
 
@@ -59,22 +59,7 @@ async function slidingSync(client: Client, body: unknown, pos?: string, timeout 
   return json;
 }
 
-/** Registers without a password: no argon2id. */
-async function quickUser(base: string, name: string): Promise<Client & { userId: string }> {
-  const client = new Client(base) as Client & { userId: string };
-  const body = await client.call("POST", "/register", { username: name, auth: { type: "m.login.dummy" } });
-  client.token = body.access_token;
-  client.userId = body.user_id;
-  return client;
-}
 
-async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let start = 0; start < count; start += size) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
-  }
-  return out;
-}
 
 /** CPU time (user + system) the process has used, in ms; the load generator shares the cores, so wall time alone says little. */
 function cpuMs(pid: number): number {

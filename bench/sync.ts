@@ -11,7 +11,7 @@
 //   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--rooms 500]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections } from "./lib";
+import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
 
 await withManyConnections(import.meta.path);
 
@@ -36,22 +36,7 @@ function rssMiB(pid: number): number {
   return match ? +(Number(match[1]) / 1024).toFixed(1) : NaN;
 }
 
-/** Registers without a password: no argon2id, so a thousand accounts take seconds. */
-async function quickUser(base: string, name: string): Promise<Client & { userId: string }> {
-  const client = new Client(base) as Client & { userId: string };
-  const body = await client.call("POST", "/register", { username: name, auth: { type: "m.login.dummy" } });
-  client.token = body.access_token;
-  client.userId = body.user_id;
-  return client;
-}
 
-async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let start = 0; start < count; start += size) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
-  }
-  return out;
-}
 
 // ---------- (a) fan-out and (d) memory ----------
 async function fanOut() {
