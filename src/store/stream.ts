@@ -42,6 +42,6 @@ export class StreamCounter {
 
   /** Records the current position durably (before deleting positioned rows). */
   mark(sqlite: Database): void {
-    sqlite.run("INSERT INTO stream_mark (id, pos) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET pos = MAX(pos, excluded.pos)", [this.position]);
+    sqlite.query("INSERT INTO stream_mark (id, pos) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET pos = MAX(pos, excluded.pos)").run(this.position);
   }
 }
