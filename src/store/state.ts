@@ -53,19 +53,6 @@ export function createStateStore(db: Db) {
     .from(currentState)
     .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, "m.room.member")))
     .prepare());
-  const stateAt = lazy(() =>
-    db
-      .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
-      .from(stateHistory)
-      .where(
-        and(
-          eq(stateHistory.roomId, sql.placeholder("roomId")),
-          lte(stateHistory.fromPos, sql.placeholder("pos")),
-          or(isNull(stateHistory.toPos), gt(stateHistory.toPos, sql.placeholder("pos"))),
-        ),
-      )
-      .prepare(),
-  );
   const roomsOfUser = lazy(() =>
     db
       .select({ roomId: currentState.roomId, membership: currentState.membership, eventId: currentState.eventId })
@@ -142,6 +129,8 @@ export function createStateStore(db: Db) {
       .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type"))))
       .prepare(),
   );
+  // State entries in force at `to` that were set after `from`; with from = -1,
+  // the whole state at `to`.
   const changedStmt = lazy(() =>
     db
       .select({ type: stateHistory.type, stateKey: stateHistory.stateKey, eventId: stateHistory.eventId })
@@ -187,7 +176,7 @@ export function createStateStore(db: Db) {
     },
     /** The whole state in force after the event at `pos`. */
     at(roomId: string, pos: number): StateEntry[] {
-      return stateAt().all({ roomId, pos }) as StateEntry[];
+      return changedStmt().all({ roomId, from: -1, to: pos }) as StateEntry[];
     },
     /** Records that the event at `pos` sets (type, stateKey); closes the interval of the one it replaces. */
     set(roomId: string, entry: StateEntry, pos: number, membership: string | null): void {

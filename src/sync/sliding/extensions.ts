@@ -4,7 +4,7 @@
 // the rooms of the lists and subscriptions the client names.
 import type { Requester } from "../../accounts/credentials";
 import type { Homeserver } from "../../homeserver";
-import { deviceListChanges } from "./device-lists";
+import { deviceListChanges } from "../../e2ee/keys";
 import type { ExtensionScope } from "./request";
 
 /** Rooms of this response: each list's rooms (inside its ranges) and the subscribed rooms. */
@@ -51,7 +51,9 @@ export function toDeviceExtension(hs: Homeserver, requester: Requester, since: n
 export function e2eeExtension(hs: Homeserver, requester: Requester, since: number | null, now: number) {
   const keys = hs.store.keys.keyCounts(requester.userId, requester.deviceId);
   return {
-    device_lists: since === now ? { changed: [], left: [] } : deviceListChanges(hs, requester.userId, since, now),
+    // A new connection gets none: the client queries everyone's keys anyway.
+    // The same computation as /sync's device_lists.
+    device_lists: since === null || since === now ? { changed: [], left: [] } : deviceListChanges(hs, requester.userId, since, now),
     device_one_time_keys_count: keys.counts,
     device_unused_fallback_key_types: keys.fallback,
   };
