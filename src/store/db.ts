@@ -23,6 +23,7 @@ export function openDatabase(path: string): OpenDatabase {
   // costs no temporary file writes (recording one event's push actions for a
   // thousand members is one such statement).
   sqlite.run("PRAGMA temp_store = MEMORY");
+  sqlite.run("PRAGMA cache_size = -65536");
   sqlite.run("PRAGMA foreign_keys = ON");
   sqlite.run("PRAGMA busy_timeout = 5000");
   migrate(sqlite);

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import { events, eventTransactions } from "../../schema";
 import type { Db } from "./db";
-import { lazy } from "./lazy";
+import { byLimitBucket, lazy, literalLimit } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
@@ -66,22 +66,22 @@ export function createEventsStore(db: Db) {
       .where(sql`${events.eventId} IN (SELECT value FROM json_each(${sql.placeholder("ids")}))`)
       .prepare(),
   );
-  const pageForwards = lazy(() =>
+  const pageForwards = byLimitBucket((bucket) =>
     db
       .select()
       .from(events)
       .where(and(eq(events.roomId, sql.placeholder("roomId")), gt(events.streamPos, sql.placeholder("fromPos")), lte(events.streamPos, sql.placeholder("toPos"))))
       .orderBy(asc(events.streamPos))
-      .limit(sql.placeholder("limit"))
+      .limit(literalLimit(bucket))
       .prepare(),
   );
-  const pageBackwards = lazy(() =>
+  const pageBackwards = byLimitBucket((bucket) =>
     db
       .select()
       .from(events)
       .where(and(eq(events.roomId, sql.placeholder("roomId")), lt(events.streamPos, sql.placeholder("fromPos")), gte(events.streamPos, sql.placeholder("toPos"))))
       .orderBy(desc(events.streamPos))
-      .limit(sql.placeholder("limit"))
+      .limit(literalLimit(bucket))
       .prepare(),
   );
   const latestPositionsStmt = lazy(() =>
@@ -108,7 +108,7 @@ export function createEventsStore(db: Db) {
         ),
       )
       .orderBy(desc(events.streamPos))
-      .limit(1)
+      .limit(literalLimit(1))
       .prepare(),
   );
 
@@ -144,9 +144,12 @@ export function createEventsStore(db: Db) {
      * it going backwards, up to `limit`, stopping at `toPos` (inclusive bound) if given.
      */
     page(roomId: string, options: { fromPos: number; dir: "f" | "b"; limit: number; toPos?: number }): EventRow[] {
-      const params = { roomId, fromPos: options.fromPos, limit: options.limit };
-      if (options.dir === "f") return pageForwards().all({ ...params, toPos: options.toPos ?? Number.MAX_SAFE_INTEGER }) as EventRow[];
-      return pageBackwards().all({ ...params, toPos: options.toPos ?? 0 }) as EventRow[];
+      const rows = (
+        options.dir === "f"
+          ? pageForwards(options.limit).all({ roomId, fromPos: options.fromPos, toPos: options.toPos ?? Number.MAX_SAFE_INTEGER })
+          : pageBackwards(options.limit).all({ roomId, fromPos: options.fromPos, toPos: options.toPos ?? 0 })
+      ) as EventRow[];
+      return rows.length > options.limit ? rows.slice(0, options.limit) : rows;
     },
     /** The event of a room closest to a timestamp in one direction (timestamp_to_event). */
     closestToTimestamp(roomId: string, ts: number, dir: "f" | "b"): EventRow | undefined {

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, gt, lte, sql } from "drizzle-orm";
 import { deviceKeys, deviceListChanges, fallbackKeys, oneTimeKeys } from "../../schema";
 import type { Db } from "./db";
-import { lazy } from "./lazy";
+import { lazy, literalLimit } from "./lazy";
 
 export function createKeysStore(db: Db) {
   const otkCounts = lazy(() =>
@@ -31,7 +31,7 @@ export function createKeysStore(db: Db) {
   );
   // Finds and removes the oldest key in one statement (half the cost of a select and a delete).
   const takeOtkStmt = lazy(() => {
-    const oldest = db.select({ rowid: sql`rowid` }).from(oneTimeKeys).where(otkWhere).orderBy(asc(oneTimeKeys.keyId)).limit(1);
+    const oldest = db.select({ rowid: sql`rowid` }).from(oneTimeKeys).where(otkWhere).orderBy(asc(oneTimeKeys.keyId)).limit(literalLimit(1));
     return db.delete(oneTimeKeys).where(sql`rowid = (${oldest})`).returning({ keyId: oneTimeKeys.keyId, json: oneTimeKeys.json }).prepare();
   });
   // The latest device-list change position, kept in step with recordChange().

@@ -89,6 +89,11 @@ export function createStateStore(db: Db) {
   // waking a room's members after each message costs no query.
   const joinedCache = new Map<string, Set<string>>();
   const JOINED_CACHE_ROOMS = 10_000;
+  // Each user's current memberships, forgotten by `set` when one of them changes:
+  // every sync reads them, and the list of a big account is its costly part.
+  type UserMembership = { roomId: string; membership: string; eventId: string };
+  const membershipsOfUser = new Map<string, UserMembership[]>();
+  const MEMBERSHIP_CACHE_USERS = 20_000;
   const currentOne = lazy(() => db
     .select({ eventId: currentState.eventId })
     .from(currentState)
@@ -186,6 +191,7 @@ export function createStateStore(db: Db) {
       upsertCurrent().run({ ...keys, eventId: entry.eventId, membership });
       if (entry.type === "m.room.member") {
         if (latestMemberByRoom.has(roomId)) latestMemberByRoom.set(roomId, pos);
+        membershipsOfUser.delete(entry.stateKey);
         const joined = joinedCache.get(roomId);
         if (joined && membership === "join") joined.add(entry.stateKey);
         else if (joined) joined.delete(entry.stateKey);
@@ -209,11 +215,19 @@ export function createStateStore(db: Db) {
     dropCaches(): void {
       joinedCache.clear();
       latestMemberByRoom.clear();
+      membershipsOfUser.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
-    roomsWithMembership(userId: string, memberships: string[]): { roomId: string; membership: string; eventId: string }[] {
-      return (roomsOfUser().all({ userId }) as { roomId: string; membership: string | null; eventId: string }[])
-        .filter((row): row is { roomId: string; membership: string; eventId: string } => row.membership !== null && memberships.includes(row.membership));
+    roomsWithMembership(userId: string, memberships: string[]): UserMembership[] {
+      let all = membershipsOfUser.get(userId);
+      if (!all) {
+        if (membershipsOfUser.size >= MEMBERSHIP_CACHE_USERS) membershipsOfUser.clear();
+        all = (roomsOfUser().all({ userId }) as { roomId: string; membership: string | null; eventId: string }[]).filter(
+          (row): row is UserMembership => row.membership !== null,
+        );
+        membershipsOfUser.set(userId, all);
+      }
+      return all.filter((row) => memberships.includes(row.membership));
     },
     /** The stream position of the room's latest member event (0 if none). */
     latestMemberChangePos(roomId: string): number {

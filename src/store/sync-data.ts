@@ -3,7 +3,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { accountData, filters, presence, receipts, toDeviceMessages } from "../../schema";
 import type { Db } from "./db";
-import { lazy } from "./lazy";
+import { byLimitBucket, lazy, literalLimit } from "./lazy";
 
 export type AccountDataRow = typeof accountData.$inferSelect;
 export type ReceiptRow = typeof receipts.$inferSelect;
@@ -145,15 +145,15 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
       .select({ pos: toDeviceMessages.streamPos })
       .from(toDeviceMessages)
       .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), lte(toDeviceMessages.streamPos, sql.placeholder("upTo"))))
-      .limit(1)
+      .limit(literalLimit(1))
       .prepare(),
   );
-  const pendingStmt = lazy(() => db
+  const pendingStmt = byLimitBucket((bucket) => db
     .select()
     .from(toDeviceMessages)
     .where(and(eq(toDeviceMessages.userId, sql.placeholder("userId")), eq(toDeviceMessages.deviceId, sql.placeholder("deviceId")), lte(toDeviceMessages.streamPos, sql.placeholder("to"))))
     .orderBy(asc(toDeviceMessages.streamPos))
-    .limit(sql.placeholder("limit"))
+    .limit(literalLimit(bucket))
     .prepare());
   const newestStmt = lazy(() =>
     db
@@ -187,7 +187,7 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
     },
     /** Messages waiting for a device, oldest first, up to position `to`. */
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
-      return pendingStmt().all({ userId, deviceId, to, limit }) as ToDeviceRow[];
+      return (pendingStmt(limit).all({ userId, deviceId, to }) as ToDeviceRow[]).slice(0, limit);
     },
     /** Messages for a device in (after, to], oldest first, without acknowledging them. */
     between(userId: string, deviceId: string, after: number, to: number, limit: number): ToDeviceRow[] {
@@ -239,12 +239,22 @@ export function createPresenceStore(db: Db) {
   // The latest presence position, kept in step with put(), so that a sync with no
   // presence news runs no query.
   let latest: number | undefined;
+  // Each user's row (null: none), kept in step with put(): every sync request
+  // of a client that sets presence reads it.
+  const rows = new Map<string, PresenceRow | null>();
   return {
     get(userId: string): PresenceRow | undefined {
-      return (presenceOf().get({ userId }) as PresenceRow | null) ?? undefined;
+      let row = rows.get(userId);
+      if (row === undefined) {
+        if (rows.size >= 100_000) rows.clear();
+        row = (presenceOf().get({ userId }) as PresenceRow | null) ?? null;
+        rows.set(userId, row);
+      }
+      return row ?? undefined;
     },
     put(row: PresenceRow): void {
       if (latest !== undefined) latest = Math.max(latest, row.streamPos);
+      rows.set(row.userId, { ...row });
       db.insert(presence)
         .values(row)
         .onConflictDoUpdate({ target: presence.userId, set: { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos } })
@@ -260,6 +270,7 @@ export function createPresenceStore(db: Db) {
     },
     dropCaches(): void {
       latest = undefined;
+      rows.clear();
     },
   };
 }

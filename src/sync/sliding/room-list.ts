@@ -17,29 +17,10 @@ export interface RoomEntry {
   stamp: number;
 }
 
-/**
- * The user's memberships, read again only after something concerned the user:
- * every membership change wakes its target through the notifier, so "nothing
- * since" means the memberships stand (the list of a big account is the costly
- * part of an otherwise idle request).
- */
-const membershipsByUser = perInstance<string, { pos: number; memberships: Membership[] }>();
-type Membership = { roomId: string; membership: string; eventId: string };
-
-export function userMemberships(hs: Homeserver, userId: string): Membership[] {
-  const cache = membershipsByUser(hs);
-  const known = cache.get(userId);
-  if (known && hs.notifier.nothingSince(userId, known.pos, Number.MAX_SAFE_INTEGER)) return known.memberships;
-  const pos = hs.store.stream.current;
-  const memberships = hs.store.state.roomsWithMembership(userId, ["join", "invite", "knock", "leave", "ban"]);
-  remember(cache, userId, { pos, memberships });
-  return memberships;
-}
-
 /** The user's rooms as the list sees them, most recent first. */
 export function userRoomList(hs: Homeserver, userId: string, sent: ReadonlyMap<string, RoomSent>): RoomEntry[] {
   const rooms: RoomEntry[] = [];
-  const memberships = userMemberships(hs, userId);
+  const memberships = hs.store.state.roomsWithMembership(userId, ["join", "invite", "knock", "leave", "ban"]);
   primeBumpStamps(hs, memberships.filter((m) => m.membership === "join").map((m) => m.roomId));
   // Rooms the user left and then forgot are gone for good (spec: "forget"), as in /sync.
   const departed = memberships.filter((m) => m.membership === "leave" || m.membership === "ban").map((m) => m.roomId);
