@@ -44,6 +44,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     // Uploads are counted as they stream, so the cap need only exceed the upload limit.
     maxRequestBodySize: Math.max(config.max_request_body_bytes * 2, config.media.max_upload_bytes + 1024 * 1024, 64 * 1024 * 1024),
     fetch: async (request) => {
+      hs.store.readInTransaction();
       const response = await handle(request);
       try {
         await hs.store.settled();

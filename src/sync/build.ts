@@ -55,6 +55,8 @@ function leftAndRejoinedSince(hs: Homeserver, memberEvent: { row: { streamPos: n
 
 export function buildSync(hs: Homeserver, requester: Requester, request: SyncRequest): SyncResult {
   const { store } = hs;
+  // A woken long-poll builds after the commit that woke it, outside any request's start.
+  store.readInTransaction();
   const userId = requester.userId;
   const viewer = { userId, deviceId: requester.deviceId };
   const now = store.stream.current;

@@ -39,6 +39,8 @@ function subscribedEntry(hs: Homeserver, userId: string, roomId: string): RoomEn
 
 export function buildSlidingSync(hs: Homeserver, requester: Requester, request: SlidingRequest, base: Snapshot | null): SlidingResult {
   const { store } = hs;
+  // A woken long-poll builds after the commit that woke it, outside any request's start.
+  store.readInTransaction();
   const { userId, deviceId } = requester;
   const now = store.stream.current;
   const typing = hs.typing.serial;
