@@ -132,18 +132,20 @@ export function refreshCredentials(hs: Homeserver, refreshToken: string): Omit<I
   });
 }
 
-// last_seen_ts/last_seen_ip are written at most once a minute per device (or on a
-// new address), so authenticated requests do not each cost a database write.
+// last_seen_ts/last_seen_ip are written at most once a minute per device, with
+// the address of the request that writes them, so authenticated requests do not
+// each cost a database write (nor the look-up of the peer's address, which is
+// asked for only when it is written).
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
-const lastSeenWrites = perInstance<string, { ts: number; ip: string }>();
+const lastSeenWrites = perInstance<string, number>();
 
-export function recordDeviceActivity(hs: Homeserver, requester: Requester, ip: string): void {
+export function recordDeviceActivity(hs: Homeserver, requester: Requester, ipOfRequest: () => string): void {
   const seen = lastSeenWrites(hs);
   const key = `${requester.userId}\u0000${requester.deviceId}`;
   const ts = now();
   const previous = seen.get(key);
-  if (previous && previous.ip === ip && ts - previous.ts < LAST_SEEN_WRITE_INTERVAL_MS) return;
+  if (previous !== undefined && ts - previous < LAST_SEEN_WRITE_INTERVAL_MS) return;
   if (seen.size > 50_000) seen.clear();
-  seen.set(key, { ts, ip });
-  hs.store.devices.recordLastSeen(requester.userId, requester.deviceId, ts, ip);
+  seen.set(key, ts);
+  hs.store.devices.recordLastSeen(requester.userId, requester.deviceId, ts, ipOfRequest());
 }

@@ -38,7 +38,7 @@ export function requesterOf(hs: Homeserver, request: Request, server: Parameters
   if (requester.isGuest && !allowGuests) {
     throw new MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is not allowed for this endpoint");
   }
-  recordDeviceActivity(hs, requester, clientIp(hs, request, server));
+  recordDeviceActivity(hs, requester, () => clientIp(hs, request, server));
   return requester;
 }
 

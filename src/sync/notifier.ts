@@ -105,6 +105,32 @@ export class Notifier implements Broadcaster {
 }
 
 /**
+ * Long-poll deadlines share one timer per slot of SLOT_MS: under fan-out every
+ * woken client comes back with a new long-poll, and a timer each (set, then
+ * cleared at the next wake) showed in profiles. A wait may end up to SLOT_MS
+ * after its timeout, never before.
+ */
+const SLOT_MS = 50;
+const slots = new Map<number, Set<() => void>>();
+
+function atDeadline(deadline: number, fire: () => void): () => void {
+  const slot = Math.ceil(deadline / SLOT_MS) * SLOT_MS;
+  let due = slots.get(slot);
+  if (!due) {
+    const fires = (due = new Set());
+    slots.set(slot, fires);
+    // Unref'd: a slot whose waiters all left must not keep a stopping process alive.
+    setTimeout(() => {
+      slots.delete(slot);
+      for (const fireOne of fires) fireOne();
+    }, Math.max(0, slot - Date.now())).unref();
+  }
+  due.add(fire);
+  const set = due;
+  return () => set.delete(fire);
+}
+
+/**
  * Resolves when a commit concerning `userId` wakes the broadcaster (with the
  * position or typing serial it named), when `timeoutMs` passes or when the
  * request is aborted (with 0): one wait of a long-poll (/sync and sliding sync).
@@ -115,13 +141,13 @@ export function waitForChange(notifier: Broadcaster, userId: string, timeoutMs: 
   return new Promise<number>((resolve) => {
     const done = (position = 0) => {
       unregister();
-      clearTimeout(timer);
+      cancelDeadline();
       signal.removeEventListener("abort", abort);
       resolve(position);
     };
     const abort = () => done(0);
     const unregister = notifier.wait(userId, done);
-    const timer = setTimeout(abort, Math.max(0, timeoutMs));
+    const cancelDeadline = atDeadline(Date.now() + Math.max(0, timeoutMs), abort);
     signal.addEventListener("abort", abort);
   });
 }
