@@ -6,6 +6,14 @@ import { MatrixError } from "./errors";
 export const tooLarge = (limit: number) =>
   new MatrixError(413, "M_TOO_LARGE", `Request body is larger than the limit of ${limit} bytes`);
 
+// The text each parsed body came from, for handlers that reuse work done for an identical body.
+const bodyTexts = new WeakMap<object, string>();
+
+/** The JSON text `body` was parsed from (undefined for bodies not parsed by parseJsonObjectBody). */
+export function bodyTextOf(body: object): string | undefined {
+  return bodyTexts.get(body);
+}
+
 export async function parseJsonObjectBody(request: Request, limitBytes: number): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limitBytes) throw tooLarge(limitBytes);
@@ -13,13 +21,16 @@ export async function parseJsonObjectBody(request: Request, limitBytes: number):
   if (bytes.byteLength > limitBytes) throw tooLarge(limitBytes);
   if (bytes.byteLength === 0) return {};
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch {
     throw new MatrixError(400, "M_NOT_JSON", "Content not JSON.");
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new MatrixError(400, "M_BAD_JSON", "Content must be a JSON object.");
   }
+  bodyTexts.set(parsed, text);
   return parsed as Record<string, unknown>;
 }

@@ -3,6 +3,7 @@
 import { Elysia, t } from "elysia";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
+import { bodyTextOf } from "../../http/body";
 import { setPresence } from "../../sync/presence";
 import { slidingSync } from "../../sync/sliding/build";
 import { parseSlidingRequest } from "../../sync/sliding/request";
@@ -15,7 +16,7 @@ export function slidingSyncApi(hs: Homeserver) {
     .post(
       "/sync",
       ({ body, query, requester, request }) => {
-        const sliding = parseSlidingRequest(body, query, requester.userId);
+        const sliding = parseSlidingRequest(body, query, requester.userId, bodyTextOf(body));
         // set_presence as in GET /sync: omitted means online, "offline" means "do not mark me online".
         const presence = sliding.setPresence ?? "online";
         if (presence !== "offline") setPresence(hs, requester.userId, presence, undefined, true);

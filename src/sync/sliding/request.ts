@@ -213,8 +213,18 @@ function parseExtensions(value: unknown): Extensions {
   return extensions;
 }
 
-/** Parses body and query into one request; `pos` and `timeout` may be in either (MSC4186 moved them to the body). */
-export function parseSlidingRequest(body: Json, query: { pos?: string; timeout?: string; set_presence?: string }, userId: string): SlidingRequest {
+/**
+ * Parses body and query into one request; `pos` and `timeout` may be in either
+ * (MSC4186 moved them to the body). `bodyText`, the body as received, lets a
+ * client that sends the same body again and again (a room list long-polls with
+ * it) reuse the parsed lists and configs: they are never changed once made.
+ */
+export function parseSlidingRequest(
+  body: Json,
+  query: { pos?: string; timeout?: string; set_presence?: string },
+  userId: string,
+  bodyText?: string,
+): SlidingRequest {
   const connId = body.conn_id ?? "";
   if (typeof connId !== "string" || connId.length > 255) throw invalidParam("conn_id must be a string of at most 255 characters");
   const pos = query.pos ?? body.pos ?? null;
@@ -226,7 +236,26 @@ export function parseSlidingRequest(body: Json, query: { pos?: string; timeout?:
   if (setPresence !== undefined && setPresence !== "online" && setPresence !== "offline" && setPresence !== "unavailable") {
     throw invalidParam("set_presence must be online, offline or unavailable");
   }
+  let parts: BodyParts;
+  if (bodyText === undefined) parts = parseBodyParts(body, userId);
+  else {
+    const key = `${userId}\u0000${bodyText}`;
+    const known = parsedBodies.get(key);
+    if (known) parts = known;
+    else {
+      parts = parseBodyParts(body, userId);
+      if (parsedBodies.size >= MAX_PARSED_BODIES) parsedBodies.clear();
+      parsedBodies.set(key, parts);
+    }
+  }
+  return { connId, pos, timeoutMs: Math.min(timeout, MAX_TIMEOUT_MS), setPresence: setPresence as string | undefined, ...parts };
+}
 
+type BodyParts = Pick<SlidingRequest, "txnId" | "lists" | "subscriptions" | "extensions" | "signature">;
+const parsedBodies = new Map<string, BodyParts>();
+const MAX_PARSED_BODIES = 10_000;
+
+function parseBodyParts(body: Json, userId: string): BodyParts {
   const lists = new Map<string, ListRequest>();
   if (body.lists !== undefined && body.lists !== null) {
     if (!isObject(body.lists)) throw invalidParam("lists must be an object");
@@ -253,15 +282,5 @@ export function parseSlidingRequest(body: Json, query: { pos?: string; timeout?:
     [...subscriptions],
     { ...extensions, toDevice: extensions.toDevice ? true : undefined },
   ]);
-  return {
-    connId,
-    pos,
-    timeoutMs: Math.min(timeout, MAX_TIMEOUT_MS),
-    txnId,
-    setPresence: setPresence as string | undefined,
-    lists,
-    subscriptions,
-    extensions,
-    signature,
-  };
+  return { txnId, lists, subscriptions, extensions, signature };
 }
