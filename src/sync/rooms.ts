@@ -12,6 +12,7 @@ import type { StateEntry } from "../store/state";
 import type { AccountDataRow } from "../store/sync-data";
 import { unreadNotifications } from "../push/counts";
 import { applyEventFields, typeIncluded, type Filter } from "./filter";
+import { sharedRead, sharedStateChanges } from "./shared-reads";
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 1000;
@@ -49,6 +50,17 @@ interface Timeline {
 
 /** The newest `limit` events of (from, to] the user may see and the filter keeps. */
 export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow, filter: RoomEventFilter | undefined): Timeline {
+  // Joined since before the window: every event in it was sent while the user
+  // was in the room, so what they see depends on the room and the filter only,
+  // and the members woken by the same event share one read.
+  if (window.joinedAt !== undefined && window.joinedAt <= window.from && window.departure === undefined) {
+    const key = `timeline\u0000${window.roomId}\u0000${window.from}\u0000${window.to}\u0000${JSON.stringify(filter ?? null)}`;
+    return sharedRead(hs, key, () => readTimeline(hs, viewer, window, filter));
+  }
+  return readTimeline(hs, viewer, window, filter);
+}
+
+function readTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow, filter: RoomEventFilter | undefined): Timeline {
   const limit = Math.min(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
   const picked: StoredEvent[] = [];
   const joinedSince = window.joined || window.departure?.wasJoined === true;
@@ -89,7 +101,7 @@ function stateDelta(hs: Homeserver, roomId: string, from: number, to: number): s
   // Entries set after `from` and still in force at `to` (read from the
   // room/position index): in a big room a catching-up client costs the few
   // changes, not two copies of the whole member list.
-  return hs.store.state.changedBetween(roomId, from, to).map((entry) => entry.eventId);
+  return sharedStateChanges(hs, roomId, from, to).map((entry) => entry.eventId);
 }
 
 /**
@@ -106,7 +118,7 @@ function stateBeforeTimeline(hs: Homeserver, roomId: string, from: number, state
     // Incremental: only keys that changed after `from` can differ from what the
     // client has, so only those are looked at (not the whole state, twice).
     const ids: string[] = [];
-    for (const entry of hs.store.state.changedBetween(roomId, from, to)) {
+    for (const entry of sharedStateChanges(hs, roomId, from, to)) {
       if (!touched.has(key(entry.type, entry.stateKey))) {
         ids.push(entry.eventId);
         continue;

@@ -8,6 +8,7 @@ import { loadEvent, type StoredEvent } from "../../rooms/room-state";
 import type { StateEntry } from "../../store/state";
 import { unreadNotifications } from "../../push/counts";
 import { roomTimeline, strippedState, type RoomWindow } from "../rooms";
+import { sharedStateChanges } from "../shared-reads";
 import type { RoomSent } from "./connection";
 import type { RoomConfig } from "./request";
 import { requiredStateSignature, stateLookups, wantsState } from "./room-config";
@@ -124,7 +125,7 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
   const fullState = initial || stateExpanded;
   // State set since the connection last had the room (read once: required_state,
   // lazy members and the room's identity all follow from it).
-  const stateChanges = initial ? null : hs.store.state.changedBetween(roomId, previous!.pos, to);
+  const stateChanges = initial ? null : sharedStateChanges(hs, roomId, previous!.pos, to);
   const state = requiredState(hs, roomId, config, fullState ? null : stateChanges!, to, joined);
   if (config.requiredState.lazy) {
     // Members of the timeline's senders and targets the connection has not had yet.
@@ -221,10 +222,10 @@ function roomFields(hs: Homeserver, entry: RoomEntry, ctx: RoomContext, joined: 
  * State the config asks for: all of it in force at `to` (changes = null), or
  * among the entries that changed. Returns event ids.
  */
-function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, changes: StateEntry[] | null, to: number, joined: boolean): Set<string> {
+function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, changes: readonly StateEntry[] | null, to: number, joined: boolean): Set<string> {
   const ids = new Set<string>();
   if (config.requiredState.include.length === 0) return ids;
-  let entries: StateEntry[];
+  let entries: readonly StateEntry[];
   if (changes !== null) entries = changes;
   else {
     const lookups = stateLookups(config);
@@ -232,14 +233,15 @@ function requiredState(hs: Homeserver, roomId: string, config: RoomConfig, chang
       // Everything, or a left room's state at the departure (rare): one read of the whole state.
       entries = joined ? hs.store.state.current(roomId) : hs.store.state.at(roomId, to);
     } else {
-      entries = [];
+      const found: StateEntry[] = [];
       for (const { type, stateKey } of lookups) {
-        if (stateKey === null) entries.push(...hs.store.state.currentOfType(roomId, type));
+        if (stateKey === null) found.push(...hs.store.state.currentOfType(roomId, type));
         else {
           const eventId = hs.store.state.currentEventId(roomId, type, stateKey);
-          if (eventId) entries.push({ type, stateKey, eventId });
+          if (eventId) found.push({ type, stateKey, eventId });
         }
       }
+      entries = found;
     }
   }
   for (const entry of entries) if (wantsState(config, entry.type, entry.stateKey)) ids.add(entry.eventId);
