@@ -1,6 +1,6 @@
 // Shared pieces of the load generators: a server process on a loopback port with
 // a file-backed data folder, a small Matrix client, and percentiles.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 
@@ -151,4 +151,10 @@ export async function inBatches<T>(count: number, size: number, make: (i: number
     out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
   }
   return out;
+}
+
+/** CPU time (user + system) the process has used, in ms; the load generator shares the cores, so wall time alone says little. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
 }

@@ -12,7 +12,7 @@
 //   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
+import { Client, cpuMs, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
 
 await withManyConnections(import.meta.path);
 
@@ -61,11 +61,6 @@ async function slidingSync(client: Client, body: unknown, pos?: string, timeout 
 
 
 
-/** CPU time (user + system) the process has used, in ms; the load generator shares the cores, so wall time alone says little. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
-}
 
 const round = (n: number) => +n.toFixed(1);
 const summary = (samples: number[]) => {

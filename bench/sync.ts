@@ -11,7 +11,7 @@
 //   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--rooms 500]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
+import { Client, cpuMs, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
 
 await withManyConnections(import.meta.path);
 
@@ -88,6 +88,8 @@ async function fanOut() {
 
   // A steady rate.
   const bodies: string[] = [];
+  const serverCpuBefore = cpuMs(server.proc.pid);
+  const loadCpuBefore = cpuMs(process.pid);
   const started = performance.now();
   for (let n = 0; n < RATE * SECONDS; n++) {
     const due = started + (n * 1000) / RATE;
@@ -98,6 +100,10 @@ async function fanOut() {
     void send(body);
   }
   const sendSeconds = (performance.now() - started) / 1000;
+  // Where the two cores went while the messages were sent: the server, or the
+  // load generator (1,000 clients parsing their responses).
+  const serverCpuShare = (cpuMs(server.proc.pid) - serverCpuBefore) / (sendSeconds * 1000);
+  const loadCpuShare = (cpuMs(process.pid) - loadCpuBefore) / (sendSeconds * 1000);
   await waitFor(bodies, 60_000);
   const lags: number[] = [];
   let missing = 0;
@@ -125,6 +131,8 @@ async function fanOut() {
       missing,
       lagP50Ms: +percentile(lags, 0.5).toFixed(1),
       lagP99Ms: +percentile(lags, 0.99).toFixed(1),
+      serverCpuShare: +serverCpuShare.toFixed(2),
+      loadGeneratorCpuShare: +loadCpuShare.toFixed(2),
     },
     memory: { rssIdleMiB: rssIdle, rssWithClientsWaitingMiB: rssWaiting, rssAfterSteadyLoadMiB: rssAfter },
   };
