@@ -254,13 +254,13 @@ export function recordPushActions(hs: Homeserver, eventId: string, pdu: Pdu, str
     if (shared ? outcome !== null && sameOutcome(outcome, shared) : !outcome?.notify) continue;
     for (const userId of users) ownRow(userId, outcome, shared !== null, true);
   }
-  // The shared outcome covers every joined member, the sender too: the sender takes it back.
-  if (shared && joined.has(pdu.sender)) ownRow(pdu.sender, null, true, true);
   for (const { userId, outcome } of outsiders) ownRow(userId, outcome, false, false);
   if (!shared && own.length === 0) return notified;
   // Only recorded events need their thread (a lookup of the related event at most three times).
   const event: PushEvent = { streamPos, roomId, eventId, threadId: threadOf(hs, pdu.content), ts: pdu.origin_server_ts };
   if (shared) hs.store.pushActions.insertShared(event, shared.highlight, JSON.stringify(shared.actions));
+  // The shared outcome covers every joined member, the sender too: the sender's counter takes it back.
+  if (shared && joined.has(pdu.sender)) hs.store.pushActions.takeBackFromSender(event, pdu.sender, shared.highlight);
   if (own.length > 0) hs.store.pushActions.insertOwn(event, own);
   return notified;
 }

@@ -69,14 +69,14 @@ export function recountAfterReceipt(hs: Homeserver, roomId: string, userId: stri
   // Nothing before the user's join counts (their invite, say), receipt or not (as Synapse).
   const base = Math.max(readPosition(hs, roomId, userId, ""), span.from);
   const countFrom = (thread: string, from: number) =>
-    add(pushActions.sharedThreadBetween(roomId, thread, from, end), pushActions.ownThreadAfter(userId, roomId, thread, from));
+    add(pushActions.sharedThreadBetween(roomId, thread, from, end, userId), pushActions.ownThreadAfter(userId, roomId, thread, from));
   if (threadId !== "") {
     const counts = countFrom(threadId, Math.max(base, readPosition(hs, roomId, userId, threadId)));
     pushActions.setCounts(userId, roomId, threadId, counts.notifications, counts.highlights, span.joined);
     return;
   }
   const fresh = new Map<string, { notifications: number; highlights: number }>();
-  for (const row of pushActions.sharedBetween(roomId, base, end)) fresh.set(row.threadId, row);
+  for (const row of pushActions.sharedBetween(roomId, base, end, userId)) fresh.set(row.threadId, row);
   for (const row of pushActions.ownAfter(userId, roomId, base)) fresh.set(row.threadId, add(row, fresh.get(row.threadId)));
   // Counts only fall after a receipt: threads now at zero stay there, the rest are set.
   const threads = new Set([...fresh.keys(), ...pushActions.counts(userId, roomId, span.joined).map((row) => row.threadId)]);

@@ -15,6 +15,7 @@ import relations from "../../schema/migrations/0009_relations.sql" with { type: 
 import search from "../../schema/migrations/0010_search.sql" with { type: "text" };
 import media from "../../schema/migrations/0011_media.sql" with { type: "text" };
 import push from "../../schema/migrations/0012_push.sql" with { type: "text" };
+import pushSenderRows from "../../schema/migrations/0013_push_sender_rows.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0010_search", sql: search },
   { name: "0011_media", sql: media },
   { name: "0012_push", sql: push },
+  { name: "0013_push_sender_rows", sql: pushSenderRows },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -112,13 +112,16 @@ export function createPushActionsStore(sqlite: Database) {
        room_notifications = excluded.room_notifications, room_highlights = excluded.room_highlights`,
   ));
   // Recounts: shared outcomes in a range of the room's index, then the user's own rows.
+  // The user's own events are not theirs to be notified of: left out by their sender.
   const sharedAfterStmt = lazy(() => sqlite.query(
-    `SELECT thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM room_push_actions
-     WHERE room_id = ?1 AND stream_pos > ?2 AND stream_pos < ?3 GROUP BY thread_id`,
+    `SELECT b.thread_id AS threadId, COUNT(*) AS notifications, COALESCE(SUM(b.highlight), 0) AS highlights
+     FROM room_push_actions b JOIN events ev ON ev.stream_pos = b.stream_pos
+     WHERE b.room_id = ?1 AND b.stream_pos > ?2 AND b.stream_pos < ?3 AND ev.sender != ?4 GROUP BY b.thread_id`,
   ));
   const sharedThreadAfterStmt = lazy(() => sqlite.query(
-    `SELECT COUNT(*) AS notifications, COALESCE(SUM(highlight), 0) AS highlights FROM room_push_actions
-     WHERE room_id = ?1 AND stream_pos > ?2 AND stream_pos < ?3 AND thread_id = ?4`,
+    `SELECT COUNT(*) AS notifications, COALESCE(SUM(b.highlight), 0) AS highlights
+     FROM room_push_actions b JOIN events ev ON ev.stream_pos = b.stream_pos
+     WHERE b.room_id = ?1 AND b.stream_pos > ?2 AND b.stream_pos < ?3 AND b.thread_id = ?4 AND ev.sender != ?5`,
   ));
   const ownAfterStmt = lazy(() => sqlite.query(
     `SELECT thread_id AS threadId, COALESCE(SUM(notifications_delta), 0) AS notifications, COALESCE(SUM(highlights_delta), 0) AS highlights
@@ -142,10 +145,10 @@ export function createPushActionsStore(sqlite: Database) {
     `SELECT ${NOTIFICATION_COLUMNS} FROM event_push_actions
      WHERE user_id = ?1 AND stream_pos < ?2 AND notify = 1 AND (?3 = 0 OR highlight = 1) ORDER BY stream_pos DESC LIMIT ?4`,
   ));
-  // The shared outcomes of one joined span of the user, less the events the user has a row of their own for.
+  // The shared outcomes of one joined span of the user, less the events the user has a row of their own for and their own events.
   const sharedPageStmt = lazy(() => sqlite.query(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM room_push_actions b
-     WHERE b.room_id = ?2 AND b.stream_pos >= ?3 AND b.stream_pos < ?4 AND (?5 = 0 OR b.highlight = 1)
+    `SELECT ${NOTIFICATION_COLUMNS.replace(/(^|, )/g, "$1b.")} FROM room_push_actions b JOIN events ev ON ev.stream_pos = b.stream_pos
+     WHERE b.room_id = ?2 AND b.stream_pos >= ?3 AND b.stream_pos < ?4 AND (?5 = 0 OR b.highlight = 1) AND ev.sender != ?1
        AND NOT EXISTS (SELECT 1 FROM event_push_actions e WHERE e.user_id = ?1 AND e.stream_pos = b.stream_pos)
      ORDER BY b.stream_pos DESC LIMIT ?6`,
   ));
@@ -169,6 +172,14 @@ export function createPushActionsStore(sqlite: Database) {
       insertOwnStmt().run(rows, event.streamPos, event.roomId, event.eventId, event.threadId, event.ts);
       adjustStmt().run(rows, event.roomId, event.threadId);
     },
+    /**
+     * The sender's counter takes back the shared outcome of their own event. No
+     * row is kept for it: recounts and the notification list leave out the
+     * user's own events by their sender (a row would cost three index pages a message).
+     */
+    takeBackFromSender(event: PushEvent, sender: string, highlight: boolean): void {
+      adjustStmt().run(JSON.stringify([[sender, 0, 0, "[]", -1, highlight ? -1 : 0, 1]]), event.roomId, event.threadId);
+    },
     /** The user's unread counts in a room, per thread (threads without any left out). */
     counts(userId: string, roomId: string, joined: boolean): ThreadCounts[] {
       return (joined ? joinedCountsStmt() : frozenCountsStmt()).all(roomId, userId) as ThreadCounts[];
@@ -188,11 +199,11 @@ export function createPushActionsStore(sqlite: Database) {
       setCountsStmt().run(roomId, userId, threadId, notifications, highlights, joined ? 1 : 0);
     },
     /** Shared outcomes in the room between two positions (exclusive), per thread. */
-    sharedBetween(roomId: string, after: number, before: number): ThreadCounts[] {
-      return sharedAfterStmt().all(roomId, after, before) as ThreadCounts[];
+    sharedBetween(roomId: string, after: number, before: number, userId: string): ThreadCounts[] {
+      return sharedAfterStmt().all(roomId, after, before, userId) as ThreadCounts[];
     },
-    sharedThreadBetween(roomId: string, threadId: string, after: number, before: number): Omit<ThreadCounts, "threadId"> {
-      return sharedThreadAfterStmt().get(roomId, after, before, threadId) as Omit<ThreadCounts, "threadId">;
+    sharedThreadBetween(roomId: string, threadId: string, after: number, before: number, userId: string): Omit<ThreadCounts, "threadId"> {
+      return sharedThreadAfterStmt().get(roomId, after, before, threadId, userId) as Omit<ThreadCounts, "threadId">;
     },
     /** What the user's own rows after `after` add to their counts, per thread. */
     ownAfter(userId: string, roomId: string, after: number): ThreadCounts[] {

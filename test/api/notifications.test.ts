@@ -7,6 +7,8 @@ import { CLIENT, createRoom, inviteUser, joinRoom, putState, sendMessage, type U
 import { startTestServer, type TestServer } from "../helpers/server";
 import { sync } from "../helpers/sync";
 import { pruneNotifications } from "../../src/push/retention";
+import { Database } from "bun:sqlite";
+import { MIGRATIONS, migrate } from "../../src/store/migrations";
 
 let server: TestServer;
 let counter = 0;
@@ -68,6 +70,30 @@ describe("unread_notifications from the push rules", () => {
     expect(await countsOf(carol, roomId)).toMatchObject({ notification_count: 3, highlight_count: 1 });
     await receipt(carol, roomId, later, "m.read.private");
     expect(await countsOf(carol, roomId)).toMatchObject({ notification_count: 0, highlight_count: 0 });
+  });
+
+  test("the user's own messages after a receipt do not count when it recounts, in the room or in a thread", async () => {
+    // Three members, so that the room's members share one outcome per message and the sender takes it back.
+    const [alice, bob, carol] = [await newUser("alice"), await newUser("bob"), await newUser("carol")];
+    const roomId = await roomWith(alice, [bob, carol]);
+    const root = await sendMessage(server, alice, roomId, "root");
+    const read = await sendMessage(server, alice, roomId, "read up to here");
+    await sendMessage(server, bob, roomId, "bob's own");
+    await sendMessage(server, alice, roomId, "after");
+    await sendMessage(server, bob, roomId, { msgtype: "m.text", body: "bob in the thread", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+    await sendMessage(server, alice, roomId, { msgtype: "m.text", body: "alice in the thread", "m.relates_to": { rel_type: "m.thread", event_id: root } });
+    expect(await countsOf(bob, roomId, THREADS)).toMatchObject({ notification_count: 3, threads: { [root]: { notification_count: 1 } } });
+    // The receipt recounts every thread from the room's shared outcomes: Bob's own two stay out.
+    await receipt(bob, roomId, read);
+    expect(await countsOf(bob, roomId, THREADS)).toMatchObject({ notification_count: 1, highlight_count: 0, threads: { [root]: { notification_count: 1 } } });
+    await receipt(bob, roomId, read, "m.read", { thread_id: root });
+    expect(await countsOf(bob, roomId, THREADS)).toMatchObject({ notification_count: 1, threads: { [root]: { notification_count: 1 } } });
+    expect((await ok(bob, "GET", `${CLIENT}/notifications`)).notifications.map((n: any) => n.event.content.body)).toEqual([
+      "alice in the thread",
+      "after",
+      "read up to here",
+      "root",
+    ]);
   });
 
   test("notices, reactions and edits do not count; the display name and the localpart highlight", async () => {
@@ -257,5 +283,27 @@ describe("GET /notifications", () => {
     expectError(await request(alice, "GET", `${CLIENT}/notifications?from=abc`), 400, "M_INVALID_PARAM");
     expectError(await request(alice, "GET", `${CLIENT}/notifications?limit=-1`), 400, "M_INVALID_PARAM");
     expectError(await server.request("GET", `${CLIENT}/notifications`), 401, "M_MISSING_TOKEN");
+  });
+});
+
+describe("migration 0013: the rows senders had to take back their own events", () => {
+  test("are deleted; other members' rows of the same event stay", () => {
+    const db = new Database(":memory:", { strict: true });
+    const upTo = MIGRATIONS.findIndex((migration) => migration.name === "0013_push_sender_rows");
+    for (const migration of MIGRATIONS.slice(0, upTo)) for (const statement of migration.sql.split("--> statement-breakpoint")) if (statement.trim()) db.run(statement);
+    db.run(`PRAGMA user_version = ${upTo}`);
+    db.run(`INSERT INTO events (stream_pos, event_id, room_id, type, sender, origin_server_ts, pdu) VALUES (5, '$e', '!r:x', 'm.room.message', '@bob:x', 1, '{}')`);
+    const row = (user: string, notify: number, delta: number) =>
+      db.run(
+        `INSERT INTO event_push_actions (user_id, stream_pos, room_id, event_id, thread_id, notify, highlight, actions, ts, notifications_delta, highlights_delta)
+         VALUES (?1, 5, '!r:x', '$e', 'main', ?2, 0, '[]', 1, ?3, 0)`,
+        [user, notify, delta],
+      );
+    row("@bob:x", 0, -1); // the sender taking back the shared outcome
+    row("@carol:x", 0, -1); // a member who muted the room
+    row("@dave:x", 1, 1); // a member notified on a rule of their own
+    migrate(db);
+    expect(db.query("SELECT user_id AS user FROM event_push_actions ORDER BY user_id").all()).toEqual([{ user: "@carol:x" }, { user: "@dave:x" }]);
+    db.close();
   });
 });
