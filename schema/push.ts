@@ -5,14 +5,16 @@
 // Most events notify most members of a room the same way (".m.rule.message"
 // for everyone on the default rules). Such an outcome is stored once per event
 // (room_push_actions) and counted once per room and thread (push_room_counts);
-// only the members whose outcome differs (the sender, a mentioned member,
-// someone with rules of their own) get a row of their own. A message in a
+// only the members whose outcome differs (a mentioned member, someone with
+// rules of their own) get a row of their own. The sender, whom the shared
+// outcome would count, takes it back in their counter (push_counts); reads
+// leave out the user's own events by their sender. A message in a
 // thousand-member room is then a handful of rows, not two thousand.
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * The outcome shared by every member joined to the room when the event was
- * appended (the sender included), except those with a row of their own in
+ * appended but the sender, except those with a row of their own in
  * event_push_actions for the event: at most one row per event, and only for
  * outcomes that notify.
  */
@@ -36,10 +38,9 @@ export const roomPushActions = sqliteTable(
 
 /**
  * One user's own outcome for an event, where it is not the room's shared one
- * (room_push_actions): the sender (never notified), a member whose rules
- * decided otherwise, an invitee who is not joined, or every notified user of
- * an event without a shared outcome. `notify` false rows only take the user
- * out of the shared outcome.
+ * (room_push_actions): a member whose rules decided otherwise, an invitee who
+ * is not joined, or every notified user of an event without a shared outcome.
+ * `notify` false rows only take the user out of the shared outcome.
  */
 export const eventPushActions = sqliteTable(
   "event_push_actions",
@@ -59,8 +60,8 @@ export const eventPushActions = sqliteTable(
     ts: integer("ts").notNull(),
     /**
      * What this row adds to the user's unread counts on top of the event's
-     * shared outcome: own minus shared (-1 for a sender the shared outcome
-     * would have counted), or the whole own outcome when it does not cover the user.
+     * shared outcome: own minus shared, or the whole own outcome when it does
+     * not cover the user.
      */
     notificationsDelta: integer("notifications_delta").notNull(),
     highlightsDelta: integer("highlights_delta").notNull(),
