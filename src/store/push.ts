@@ -70,21 +70,6 @@ export function createPushActionsStore(sqlite: Database) {
      WHERE (value ->> 4) != 0 OR (value ->> 5) != 0
      ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + excluded.notifications, highlights = highlights + excluded.highlights`,
   ));
-  const joinedCountsStmt = lazy(() => sqlite.query(
-    `SELECT threadId, notifications, highlights FROM (
-       SELECT r.thread_id AS threadId,
-         COALESCE(u.notifications, 0) + iif(u.thread_id IS NULL, r.notifications, COALESCE(r.notifications - u.room_notifications, 0)) AS notifications,
-         COALESCE(u.highlights, 0) + iif(u.thread_id IS NULL, r.highlights, COALESCE(r.highlights - u.room_highlights, 0)) AS highlights
-       FROM push_room_counts r LEFT JOIN push_counts u ON u.room_id = r.room_id AND u.user_id = ?2 AND u.thread_id = r.thread_id
-       WHERE r.room_id = ?1
-       UNION ALL
-       SELECT u.thread_id, u.notifications, u.highlights FROM push_counts u
-       WHERE u.room_id = ?1 AND u.user_id = ?2 AND NOT EXISTS (SELECT 1 FROM push_room_counts r WHERE r.room_id = ?1 AND r.thread_id = u.thread_id)
-     ) WHERE notifications > 0`,
-  ));
-  const frozenCountsStmt = lazy(() => sqlite.query(
-    `SELECT thread_id AS threadId, notifications, highlights FROM push_counts WHERE room_id = ?1 AND user_id = ?2 AND notifications > 0`,
-  ));
   const clearUserStmt = lazy(() => sqlite.query(`DELETE FROM push_counts WHERE room_id = ?1 AND user_id = ?2`));
   const followStmt = lazy(() => sqlite.query(
     `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
@@ -160,17 +145,53 @@ export function createPushActionsStore(sqlite: Database) {
      WHERE c.state_key = ?1 AND c.type = 'm.room.member' AND e.pdu ->> '$.content.membership' = 'join'`,
   ));
   const toNotification = (row: Omit<NotificationRow, "highlight"> & { highlight: number }): NotificationRow => ({ ...row, highlight: row.highlight === 1 });
+  // The counters behind every sync's unread counts, as last read: each room's
+  // shared counter (push_room_counts, read once for all its members after a
+  // message) and each user's own (push_counts, unchanged by others' messages).
+  // Every write to them is below, and forgets what it changed.
+  type UserCounter = { threadId: string; notifications: number; highlights: number; roomNotifications: number | null; roomHighlights: number | null };
+  const roomCountsStmt = lazy(() => sqlite.query(`SELECT thread_id AS threadId, notifications, highlights FROM push_room_counts WHERE room_id = ?1`));
+  const userCountsStmt = lazy(() => sqlite.query(
+    `SELECT thread_id AS threadId, notifications, highlights, room_notifications AS roomNotifications, room_highlights AS roomHighlights
+     FROM push_counts WHERE room_id = ?1 AND user_id = ?2`,
+  ));
+  const roomCounters = new Map<string, ThreadCounts[]>();
+  const userCounters = new Map<string, UserCounter[]>();
+  const CACHED_COUNTERS = 100_000;
+  const counterKey = (userId: string, roomId: string) => `${roomId}\u0000${userId}`;
+  const forget = (userId: string, roomId: string) => {
+    userCounters.delete(counterKey(userId, roomId));
+  };
+  const roomCountersOf = (roomId: string): ThreadCounts[] => {
+    let rows = roomCounters.get(roomId);
+    if (!rows) {
+      if (roomCounters.size >= CACHED_COUNTERS) roomCounters.clear();
+      roomCounters.set(roomId, (rows = roomCountsStmt().all(roomId) as ThreadCounts[]));
+    }
+    return rows;
+  };
+  const userCountersOf = (userId: string, roomId: string): UserCounter[] => {
+    const key = counterKey(userId, roomId);
+    let rows = userCounters.get(key);
+    if (!rows) {
+      if (userCounters.size >= CACHED_COUNTERS) userCounters.clear();
+      userCounters.set(key, (rows = userCountsStmt().all(roomId, userId) as UserCounter[]));
+    }
+    return rows;
+  };
   return {
     /** Records the outcome shared by the room's joined members for one event and raises the room's count. */
     insertShared(event: PushEvent, highlight: boolean, actions: string): void {
       insertSharedStmt().run(event.streamPos, event.roomId, event.eventId, event.threadId, highlight ? 1 : 0, actions, event.ts);
       raiseRoomStmt().run(event.roomId, event.threadId, highlight ? 1 : 0);
+      roomCounters.delete(event.roomId);
     },
     /** Records users' own outcomes for one event and adjusts their counters by the rows' deltas. */
     insertOwn(event: PushEvent, outcomes: OwnOutcome[]): void {
       const rows = JSON.stringify(outcomes.map((o) => [o.userId, o.notify ? 1 : 0, o.highlight ? 1 : 0, o.actions, o.notificationsDelta, o.highlightsDelta, o.joined ? 1 : 0]));
       insertOwnStmt().run(rows, event.streamPos, event.roomId, event.eventId, event.threadId, event.ts);
       adjustStmt().run(rows, event.roomId, event.threadId);
+      for (const outcome of outcomes) forget(outcome.userId, event.roomId);
     },
     /**
      * The sender's counter takes back the shared outcome of their own event. No
@@ -179,24 +200,43 @@ export function createPushActionsStore(sqlite: Database) {
      */
     takeBackFromSender(event: PushEvent, sender: string, highlight: boolean): void {
       adjustStmt().run(JSON.stringify([[sender, 0, 0, "[]", -1, highlight ? -1 : 0, 1]]), event.roomId, event.threadId);
+      forget(sender, event.roomId);
     },
     /** The user's unread counts in a room, per thread (threads without any left out). */
     counts(userId: string, roomId: string, joined: boolean): ThreadCounts[] {
-      return (joined ? joinedCountsStmt() : frozenCountsStmt()).all(roomId, userId) as ThreadCounts[];
+      const own = userCountersOf(userId, roomId);
+      if (!joined) return own.filter((u) => u.notifications > 0).map(({ threadId, notifications, highlights }) => ({ threadId, notifications, highlights }));
+      // A joined user's count: their own counter plus what the room's gained
+      // since the counter was taken (room_notifications); a thread without a
+      // counter of theirs began after they joined and counts whole.
+      const byThread = new Map(own.map((u) => [u.threadId, u]));
+      const counts: ThreadCounts[] = [];
+      for (const room of roomCountersOf(roomId)) {
+        const u = byThread.get(room.threadId);
+        byThread.delete(room.threadId);
+        const notifications = u === undefined ? room.notifications : u.notifications + (u.roomNotifications === null ? 0 : room.notifications - u.roomNotifications);
+        const highlights = u === undefined ? room.highlights : u.highlights + (u.roomHighlights === null ? 0 : room.highlights - u.roomHighlights);
+        if (notifications > 0) counts.push({ threadId: room.threadId, notifications, highlights });
+      }
+      for (const u of byThread.values()) if (u.notifications > 0) counts.push({ threadId: u.threadId, notifications: u.notifications, highlights: u.highlights });
+      return counts;
     },
     /** The user joined: counts start from zero and follow the room's shared counts. */
     startCounting(userId: string, roomId: string): void {
       clearUserStmt().run(roomId, userId);
       followStmt().run(roomId, userId);
+      forget(userId, roomId);
     },
     /** The user left: their counts stop following the room's. */
     stopCounting(userId: string, roomId: string): void {
       freezeStmt().run(roomId, userId);
       freezeMissingStmt().run(roomId, userId);
+      forget(userId, roomId);
     },
     /** Sets a user's counts for a thread (after a recount); `joined`: they follow the room's from now on. */
     setCounts(userId: string, roomId: string, threadId: string, notifications: number, highlights: number, joined: boolean): void {
       setCountsStmt().run(roomId, userId, threadId, notifications, highlights, joined ? 1 : 0);
+      forget(userId, roomId);
     },
     /** Shared outcomes in the room between two positions (exclusive), per thread. */
     sharedBetween(roomId: string, after: number, before: number, userId: string): ThreadCounts[] {
@@ -232,6 +272,10 @@ export function createPushActionsStore(sqlite: Database) {
       return (sharedPageStmt().all(userId, roomId, from, to, onlyHighlight ? 1 : 0, limit) as Parameters<typeof toNotification>[0][]).map(toNotification);
     },
     /** The spans [fromPos, toPos) in which the user was joined to a room (toPos null: still joined). */
+    dropCaches(): void {
+      roomCounters.clear();
+      userCounters.clear();
+    },
     joinedSpans(userId: string): { roomId: string; fromPos: number; toPos: number | null }[] {
       return joinedSpansStmt().all(userId) as { roomId: string; fromPos: number; toPos: number | null }[];
     },

@@ -187,6 +187,7 @@ export function createToDeviceStore(db: Db, markStream: () => void, transaction:
     },
     /** Messages waiting for a device, oldest first, up to position `to`. */
     pending(userId: string, deviceId: string, to: number, limit: number): ToDeviceRow[] {
+      if (newestFor(userId, deviceId) === 0) return [];
       return (pendingStmt(limit).all({ userId, deviceId, to }) as ToDeviceRow[]).slice(0, limit);
     },
     /** Messages for a device in (after, to], oldest first, without acknowledging them. */

@@ -12,7 +12,7 @@ import type { StateEntry } from "../store/state";
 import type { AccountDataRow } from "../store/sync-data";
 import { unreadNotifications } from "../push/counts";
 import { applyEventFields, typeIncluded, type Filter } from "./filter";
-import { sharedRead, sharedStateChanges } from "./shared-reads";
+import { sharedMemberEventAt, sharedRead, sharedStateChanges } from "./shared-reads";
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 1000;
@@ -259,7 +259,7 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
     const all = new Set(ids);
     for (const userId of wanted) {
       if (userId === viewer.userId) continue;
-      const id = hs.store.state.eventIdAt(window.roomId, "m.room.member", userId, pos);
+      const id = sharedMemberEventAt(hs, window.roomId, userId, pos);
       if (id) all.add(id);
     }
     return [...all];

@@ -28,3 +28,8 @@ export function sharedRead<T>(hs: Homeserver, key: string, read: () => T): T {
 export function sharedStateChanges(hs: Homeserver, roomId: string, from: number, to: number): readonly StateEntry[] {
   return sharedRead(hs, `state\u0000${roomId}\u0000${from}\u0000${to}`, () => hs.store.state.changedBetween(roomId, from, to));
 }
+
+/** The member event of `userId` in force at `pos` (lazy-loaded members of a timeline's senders), shared. */
+export function sharedMemberEventAt(hs: Homeserver, roomId: string, userId: string, pos: number): string | undefined {
+  return sharedRead(hs, `member\u0000${roomId}\u0000${userId}\u0000${pos}`, () => hs.store.state.eventIdAt(roomId, "m.room.member", userId, pos));
+}
