@@ -60,3 +60,40 @@ export function toClientEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer
   }
   return out;
 }
+
+// The client format of an event as JSON text without room_id (sync's shape),
+// made once and reused for every member who is sent the event: only the age
+// differs, written in when the text is used. Events change only by redaction,
+// which forgets the entry.
+const JSON_CACHE_SIZE = 20_000;
+const jsonCache = new WeakMap<Homeserver, Map<string, { before: string; after: string; ts: number }>>();
+
+/**
+ * The event in sync's client format (no room_id) as JSON, for a reader who is
+ * not its sender's sending device (no transaction_id) and when no bundled
+ * aggregations apply: the text is the same for all such readers.
+ */
+export function sharedClientEventJson(hs: Homeserver, event: StoredEvent): string {
+  let cache = jsonCache.get(hs);
+  if (!cache) jsonCache.set(hs, (cache = new Map()));
+  let parts = cache.get(event.eventId);
+  if (!parts) {
+    const { room_id: _roomId, unsigned, ...rest } = toClientEvent(hs, event, null);
+    const { age: _age, ...otherUnsigned } = unsigned;
+    // {...rest,"unsigned":{"age":<age>,...otherUnsigned}}
+    const others = JSON.stringify(otherUnsigned);
+    parts = {
+      before: `${JSON.stringify(rest).slice(0, -1)},"unsigned":{"age":`,
+      after: others === "{}" ? "}}" : `,${others.slice(1)}}`,
+      ts: event.pdu.origin_server_ts,
+    };
+    if (cache.size >= JSON_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(event.eventId, parts);
+  }
+  return `${parts.before}${Math.max(0, now() - parts.ts)}${parts.after}`;
+}
+
+/** Forgets the cached client format of an event (it was redacted). */
+export function forgetClientEventJson(hs: Homeserver, eventId: string): void {
+  jsonCache.get(hs)?.delete(eventId);
+}
