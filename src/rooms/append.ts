@@ -12,7 +12,6 @@ import { AuthRuleError, authEventKeys, checkAuthRules } from "./auth-rules";
 import { finishEvent, type Pdu, type UnsignedPdu } from "./event-format";
 import { redactEvent } from "./redaction";
 import { currentStateLookup, forgetCachedEvent, loadEvent, type StoredEvent } from "./room-state";
-import { forgetClientEventJson } from "./client-format";
 import { roomVersionRules, type RoomVersionRules } from "./room-versions";
 import { checkRelation, forgetRelation, recordRelation } from "./relations";
 import { indexForSearch, unindexForSearch } from "./search";
@@ -154,7 +153,6 @@ function applyRedaction(hs: Homeserver, roomId: string, targetId: string, redact
   const redacted = redactEvent(target.pdu as unknown as Record<string, unknown>, rules);
   hs.store.events.markRedacted(targetId, canonicalJson(redacted), redactionId);
   forgetCachedEvent(hs, targetId);
-  forgetClientEventJson(hs, targetId);
   // The redacted content no longer relates to anything nor can be searched for.
   forgetRelation(hs, targetId);
   unindexForSearch(hs, target.row.streamPos);

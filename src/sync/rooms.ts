@@ -3,8 +3,7 @@
 import type { Homeserver } from "../homeserver";
 import { perInstance } from "../util/per-instance";
 import { toClientEventsWithRelations } from "../rooms/aggregations";
-import { sharedClientEventJson, toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
-import { RawJsonArray } from "../http/raw-json";
+import { toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "../rooms/event-filter";
 import { eventOfRow, loadEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
@@ -150,25 +149,6 @@ function filterState(events: StoredEvent[], filter: RoomEventFilter | undefined,
   });
 }
 
-/**
- * The timeline in sync's format. Events without bundled aggregations, for a
- * reader other than the sending device and without event_fields, are the same
- * text for every reader: taken from the shared JSON (a message fanned out to a
- * thousand members is serialized once).
- */
-function timelineForClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter, bound: ReadBound): ClientEvent[] | RawJsonArray {
-  if (filter.event_fields !== undefined || events.some((event) => hs.store.relations.mayHaveBundledChildren(event.row.roomId, event.eventId))) {
-    return toClient(hs, events, viewer, filter, bound);
-  }
-  return new RawJsonArray(
-    events.map((event) =>
-      event.row.txnId !== null && event.row.sender === viewer.userId && event.row.txnDeviceId === viewer.deviceId
-        ? JSON.stringify(toClient(hs, [event], viewer, filter)[0])
-        : sharedClientEventJson(hs, event),
-    ),
-  );
-}
-
 /** Events in sync's format; timeline events (`bound` given) with their bundled aggregations. */
 function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter, bound?: ReadBound): ClientEvent[] {
   const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound) : events.map((event) => toClientEvent(hs, event, viewer));
@@ -301,7 +281,7 @@ export function roomSection(hs: Homeserver, viewer: Viewer, window: RoomWindow, 
   }
   section.timeline = {
     // Children after `to` reach the client in a later sync; a left room's stop at the departure.
-    events: timelineForClient(hs, timeline.events, viewer, filter, { untilPos: window.to, joinedSince: window.joined || window.departure?.wasJoined === true }),
+    events: toClient(hs, timeline.events, viewer, filter, { untilPos: window.to, joinedSince: window.joined || window.departure?.wasJoined === true }),
     limited: timeline.limited,
     prev_batch: timeline.prevBatch,
   };

@@ -8,7 +8,6 @@ import { requireOwnAccount } from "../../sync/account-data";
 import { buildSync, type SyncRequest } from "../../sync/build";
 import { getFilter, resolveSyncFilter, uploadFilter } from "../../sync/filter";
 import { waitForChange } from "../../sync/notifier";
-import { jsonResponseWithRaw } from "../../http/raw-json";
 import { parseSyncToken } from "../../sync/token";
 import { getPresence, setPresence } from "../../sync/presence";
 
@@ -27,8 +26,7 @@ async function syncWithTimeout(hs: Homeserver, requester: Requester, request: Sy
     await waitForChange(hs.notifier, requester.userId, deadline - Date.now(), signal);
     result = buildSync(hs, requester, request);
   }
-  // Timelines embed events serialized once for every reader (see http/raw-json.ts).
-  return jsonResponseWithRaw(result.response);
+  return result.response;
 }
 
 export function syncApi(hs: Homeserver, prefix: string) {
