@@ -221,6 +221,48 @@ describe("initial sync", () => {
 });
 
 describe("incremental sync", () => {
+  test("every reader gets the same event; only the sending device its transaction id; a redaction reaches the next sync", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const carol = await newUser("carol");
+    const roomId = await roomWith(alice, [bob, carol]);
+    const tokens = await Promise.all([alice, bob, carol].map(async (user) => (await sync(server, user)).next_batch));
+    const sent = await sendMessage(server, alice, roomId, { msgtype: "m.text", body: "shared", "m.mentions": {} });
+    const sections = await Promise.all([alice, bob, carol].map(async (user, i) => (await sync(server, user, { since: tokens[i] })).rooms.join[roomId]));
+    const [forAlice, forBob, forCarol] = sections.map((section) => section.timeline.events.find((event: any) => event.event_id === sent));
+    const withoutAge = ({ unsigned: { age, ...unsigned }, ...event }: any) => ({ ...event, unsigned });
+    expect(withoutAge(forBob)).toEqual(withoutAge(forCarol));
+    expect(withoutAge(forBob)).toEqual({
+      event_id: sent,
+      type: "m.room.message",
+      sender: alice.user_id,
+      origin_server_ts: forBob.origin_server_ts,
+      content: { msgtype: "m.text", body: "shared", "m.mentions": {} },
+      unsigned: {},
+    });
+    expect(forBob.unsigned.age).toBeNumber();
+    expect(forBob.room_id).toBeUndefined();
+    expect(forAlice.unsigned.transaction_id).toBeString();
+    expect({ ...withoutAge(forAlice), unsigned: {} }).toEqual(withoutAge(forBob));
+
+    const after = await Promise.all([bob, carol].map(async (user) => (await sync(server, user)).next_batch));
+    await server.request("PUT", roomPath(roomId, `redact/${encodeURIComponent(sent)}/r1`), { token: alice.access_token, body: { reason: "oops" } });
+    for (const [i, user] of [bob, carol].entries()) {
+      const again = (await sync(server, user, { since: after[i] })).rooms.join[roomId];
+      const redaction = again.timeline.events.find((event: any) => event.type === "m.room.redaction");
+      expect(redaction.redacts ?? redaction.content.redacts).toBe(sent);
+      // Read afresh, the message is redacted, with the redaction that did it.
+      const page = await server.request("GET", `${roomPath(roomId, "messages")}?dir=b&limit=5`, { token: user.access_token });
+      const redacted = page.body.chunk.find((event: any) => event.event_id === sent);
+      expect(redacted.content).toEqual({});
+      expect(redacted.unsigned.redacted_because.event_id).toBe(redaction.event_id);
+      const full = (await sync(server, user, { filter: { room: { timeline: { limit: 10 } } } })).rooms.join[roomId];
+      const inSync = full.timeline.events.find((event: any) => event.event_id === sent);
+      expect(inSync.content).toEqual({});
+      expect(inSync.unsigned.redacted_because.event_id).toBe(redaction.event_id);
+    }
+  });
+
   test("returns exactly the new events, and nothing when nothing happened", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");
