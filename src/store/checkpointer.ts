@@ -1,5 +1,5 @@
 // Runs in a worker thread: checkpoints the WAL of the server's database every
-// second on its own connection. With synchronous=NORMAL a checkpoint is where
+// 100 ms on its own connection. With synchronous=NORMAL a checkpoint is where
 // SQLite waits for the disk (fsync); doing it here keeps that wait off the
 // thread that answers requests. PASSIVE never blocks the writer.
 import { Database } from "bun:sqlite";
