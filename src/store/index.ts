@@ -71,6 +71,8 @@ export interface Store {
    * group commit below): call it where a burst of reads starts.
    */
   readInTransaction(): void;
+  /** Changes whenever the store's caches are dropped (a transaction rolled back). */
+  readonly cacheGeneration: number;
   close(): void;
 }
 
@@ -103,9 +105,13 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   const pushers = createPushersStore(db);
   const toDevice = createToDeviceStore(db, () => stream.mark(sqlite), (work) => transaction(work));
   const stream = new StreamCounter(sqlite);
+  // Bumped with every dropCaches: caches kept outside the store (sync's shared
+  // reads) compare it, since a rollback can reuse stream positions.
+  let cacheGeneration = 0;
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
     for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations, pushActions, pushers]) cache.dropCaches();
+    cacheGeneration++;
   };
 
   // Group commit. Writes run at once, each request's in a savepoint of one shared
@@ -249,6 +255,9 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     },
     settled: () => (batch ? batch.settled : Promise.resolve()),
     readInTransaction,
+    get cacheGeneration() {
+      return cacheGeneration;
+    },
     close: () => {
       checkpointer?.terminate();
       commitBatch();

@@ -7,7 +7,7 @@ import type { Homeserver } from "../homeserver";
 import type { StateEntry } from "../store/state";
 
 const MAX_SHARED = 4_096;
-const sharedByInstance = new WeakMap<Homeserver, { pos: number; values: Map<string, unknown> }>();
+const sharedByInstance = new WeakMap<Homeserver, { pos: number; generation: number; values: Map<string, unknown> }>();
 
 /**
  * `read()` once per `key` while the stream stays at its current position. The
@@ -16,8 +16,12 @@ const sharedByInstance = new WeakMap<Homeserver, { pos: number; values: Map<stri
  */
 export function sharedRead<T>(hs: Homeserver, key: string, read: () => T): T {
   const pos = hs.store.stream.current;
+  // A rollback rewinds the stream: the same position may then name other events.
+  const generation = hs.store.cacheGeneration;
   let shared = sharedByInstance.get(hs);
-  if (!shared || shared.pos !== pos || shared.values.size >= MAX_SHARED) sharedByInstance.set(hs, (shared = { pos, values: new Map() }));
+  if (!shared || shared.pos !== pos || shared.generation !== generation || shared.values.size >= MAX_SHARED) {
+    sharedByInstance.set(hs, (shared = { pos, generation, values: new Map() }));
+  }
   if (shared.values.has(key)) return shared.values.get(key) as T;
   const value = read();
   shared.values.set(key, value);
