@@ -127,9 +127,10 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   // Reads share a transaction per event loop turn too. Outside a transaction each
   // statement takes and releases the WAL's shared-memory read lock (two fcntl
   // calls, ~4 µs, more than most of the queries themselves); one read
-  // transaction per turn pays that once. It ends with the turn, or becomes the
-  // turn's write batch when a write comes (this process is the database's only
-  // writer, so the snapshot it read is never stale).
+  // transaction per turn pays that once. It ends with the turn, or when a write
+  // comes: the write batch begins afresh (BEGIN IMMEDIATE waits for the write
+  // lock), since another process (`homeserver register-user`) may have written
+  // after the read snapshot, and upgrading a stale snapshot fails at once.
   let readOpen = false;
   const readInTransaction = () => {
     if (readOpen || batch) return;
@@ -150,8 +151,8 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   };
 
   const openBatch = () => {
-    if (readOpen) readOpen = false;
-    else sqlite.query("BEGIN IMMEDIATE").run();
+    if (readOpen) endRead();
+    sqlite.query("BEGIN IMMEDIATE").run();
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const settled = new Promise<void>((res, rej) => {

@@ -49,6 +49,30 @@ describe("group commit", () => {
     store.close();
   });
 
+  test("reads of a turn share a transaction; a write after another process's commit still succeeds", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hs-batch-"));
+    try {
+      const path = join(dir, "homeserver.db");
+      const store = openStore(path);
+      store.readInTransaction();
+      expect(store.users.count()).toBe(0);
+      // Another process (homeserver register-user) writes while the read transaction is open.
+      const other = new Database(path);
+      other.run("PRAGMA busy_timeout = 1000");
+      other.run("INSERT INTO users (user_id, created_ts) VALUES ('@cli:x', 1)");
+      other.close();
+      // The read transaction holds its snapshot until the turn ends...
+      expect(store.users.count()).toBe(0);
+      // ...and a write begins afresh instead of upgrading that stale snapshot.
+      store.transaction(() => store.users.insert({ userId: "@server:x", passwordHash: null, createdTs: 1 }));
+      await store.settled();
+      expect(store.users.count()).toBe(2);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("close commits what is pending", () => {
     const dir = mkdtempSync(join(tmpdir(), "hs-batch-"));
     try {
