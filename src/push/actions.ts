@@ -147,8 +147,9 @@ function sameOutcome(a: Outcome, b: Outcome): boolean {
 
 /**
  * The notifying outcome most joined members share, when recording it once
- * costs fewer rows than one per notified member: every joined member with
- * another outcome, and the sender, then need a row of their own.
+ * costs fewer writes than a row per notified member: every joined member with
+ * another outcome then needs a row of their own, and the sender's counter
+ * takes the shared outcome back.
  */
 function sharedOutcome(groups: Map<Outcome | null, string[]>, senderJoined: boolean): Outcome | null {
   let best: Outcome | null = null;
