@@ -3,48 +3,29 @@
 // in on a new device, restores the room keys from the backup and reads messages
 // sent before that device existed.
 //
-// Needs what the server does not have yet:
-// - POST /keys/device_signing/upload (answered with user-interactive auth or not:
-//   the test handles both) and POST /keys/signatures/upload;
-// - /keys/query returning master_keys, self_signing_keys (and user_signing_keys
-//   for oneself) and the uploaded signatures merged into device_keys;
-// - device_lists.changed naming a user whose cross-signing keys changed (bob's
-//   client must re-query alice);
-// - POST/GET /room_keys/version (404 M_NOT_FOUND while there is no backup),
-//   GET /room_keys/version/{version},
-//   PUT and GET /room_keys/keys?version=..., and
-//   GET /room_keys/keys/{roomId}/{sessionId} (session ids contain "/" and "+",
-//   which arrive percent-encoded).
-// The file is named *.pending.ts so that `bun test` leaves it out until then;
-// run it on its own with `bun test ./test/e2e/cross-signing-backup.pending.ts`,
-// and rename it to cross-signing-backup.test.ts once those endpoints are in.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+// What it exercises on the server: POST /keys/device_signing/upload (with
+// user-interactive auth when keys change) and /keys/signatures/upload;
+// /keys/query with master, self-signing and user-signing keys and the uploaded
+// signatures; device_lists.changed naming a user whose cross-signing keys
+// changed; and the /room_keys/version and /room_keys/keys endpoints (session
+// ids contain "/" and "+", which arrive percent-encoded).
+import { expect, test } from "bun:test";
 import { Preset } from "matrix-js-sdk";
 import type { CryptoCallbacks, GeneratedSecretStorageKey } from "matrix-js-sdk/lib/crypto-api";
 import {
   type CryptoClient,
   decryptedBody,
   describeFailures,
-  type E2eServer,
   login,
   register,
   startCryptoClient,
-  startServerProcess,
+  e2eSuite,
   waitFor,
   withPasswordAuth,
 } from "./harness";
 
-let server: E2eServer;
-const clients: CryptoClient[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const client of clients) client.stop();
-  await server?.stop();
-});
+const suite = e2eSuite();
+const clients = suite.clients;
 
 /**
  * What a user who keeps their recovery key would type in: every device of the
@@ -63,7 +44,7 @@ function recoveryKeyHolder() {
 
 /** GET /room_keys/keys/{roomId}/{sessionId}: whether the backup holds that Megolm session. */
 async function backupHolds(account: { accessToken: string }, version: string, roomId: string, sessionId: string): Promise<boolean> {
-  const url = `${server.baseUrl}/_matrix/client/v3/room_keys/keys/${encodeURIComponent(roomId)}/${encodeURIComponent(sessionId)}?version=${encodeURIComponent(version)}`;
+  const url = `${suite.server.baseUrl}/_matrix/client/v3/room_keys/keys/${encodeURIComponent(roomId)}/${encodeURIComponent(sessionId)}?version=${encodeURIComponent(version)}`;
   const response = await fetch(url, { headers: { authorization: `Bearer ${account.accessToken}` }, signal: AbortSignal.timeout(10_000) });
   return response.status === 200;
 }
@@ -72,9 +53,9 @@ test(
   "cross-signing and key backup set up on one device let a new device read older encrypted messages",
   async () => {
     const recovery = recoveryKeyHolder();
-    const alice = await startCryptoClient(server, await register(server, "alice"), recovery.callbacks);
+    const alice = await startCryptoClient(suite.server, await register(suite.server, "alice"), recovery.callbacks);
     clients.push(alice);
-    const bob = await startCryptoClient(server, await register(server, "bob"));
+    const bob = await startCryptoClient(suite.server, await register(suite.server, "bob"));
     clients.push(bob);
     try {
       const { room_id: roomId } = await alice.client.createRoom({
@@ -122,7 +103,7 @@ test(
       }
 
       // A new device of alice's, which has never seen the room keys.
-      const newDevice = await startCryptoClient(server, await login(server, "alice", "alice's new device"), recovery.callbacks);
+      const newDevice = await startCryptoClient(suite.server, await login(suite.server, "alice", "alice's new device"), recovery.callbacks);
       clients.push(newDevice);
       const newCrypto = newDevice.client.getCrypto()!;
       await waitFor("the new device to be in the room", () => newDevice.client.getRoom(roomId)?.getMyMembership() === "join");
@@ -148,7 +129,7 @@ test(
       expect(await decryptedBody(newDevice.client, roomId, fromAlice.event_id)).toBe("an older message from alice");
     } catch (error) {
       const failures = describeFailures(...clients);
-      const serverLog = server.log.slice(-3000);
+      const serverLog = suite.server.log.slice(-3000);
       throw new Error(
         `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
       );

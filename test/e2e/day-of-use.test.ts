@@ -4,32 +4,21 @@
 // then clears the highlight count, server-side search, the user directory and
 // a space. What each user sees is asserted through the SDK's own models, and
 // through plain HTTP where the SDK does not expose the server's answer.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { EventTimeline, type MatrixClient, type MatrixEvent, NotificationCountType, Preset, RelationType } from "matrix-js-sdk";
 import { PNG } from "pngjs";
 import {
   type Account,
-  type CryptoClient,
   describeFailures,
-  type E2eServer,
   login,
   register,
-  startServerProcess,
+  e2eSuite,
   startSdkClient,
   waitFor,
 } from "./harness";
 
-let server: E2eServer;
-const clients: CryptoClient[] = [];
-
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const client of clients) client.stop();
-  await server?.stop();
-});
+const suite = e2eSuite();
+const clients = suite.clients;
 
 /** An RGB gradient with a diagonal stripe: real pixels, so a thumbnail of it is a real resize. */
 function makePng(width: number, height: number): Uint8Array<ArrayBuffer> {
@@ -52,7 +41,7 @@ async function authedGet(account: Account, url: string): Promise<Response> {
 }
 
 async function authedJson(account: Account, path: string, init: { method?: string; body?: unknown } = {}): Promise<any> {
-  const response = await fetch(`${server.baseUrl}${path}`, {
+  const response = await fetch(`${suite.server.baseUrl}${path}`, {
     method: init.method ?? "GET",
     headers: { authorization: `Bearer ${account.accessToken}`, "content-type": "application/json" },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -75,12 +64,12 @@ function seen(client: MatrixClient, roomId: string, eventId: string): Promise<Ma
 test(
   "two users spend a day in rooms: media, replies, edits, reactions, threads, mentions, search, directory, spaces",
   async () => {
-    const aliceAccount = await register(server, "alice");
-    const bobAccount = await register(server, "bob");
-    const carolAccount = await register(server, "carol");
-    const alice = await startSdkClient(server, aliceAccount, { crypto: false, threadSupport: true });
+    const aliceAccount = await register(suite.server, "alice");
+    const bobAccount = await register(suite.server, "bob");
+    const carolAccount = await register(suite.server, "carol");
+    const alice = await startSdkClient(suite.server, aliceAccount, { crypto: false, threadSupport: true });
     clients.push(alice);
-    const bob = await startSdkClient(server, bobAccount, { crypto: false, threadSupport: true });
+    const bob = await startSdkClient(suite.server, bobAccount, { crypto: false, threadSupport: true });
     clients.push(bob);
     const serverName = aliceAccount.userId.slice(aliceAccount.userId.indexOf(":") + 1);
     try {
@@ -285,7 +274,7 @@ test(
 
       // Later bob opens the room on his phone, a new device with nothing cached:
       // its first sync alone must show the edit, the thread and no highlight.
-      const phone = await startSdkClient(server, await login(server, "bob", "bob's phone"), { crypto: false, threadSupport: true });
+      const phone = await startSdkClient(suite.server, await login(suite.server, "bob", "bob's phone"), { crypto: false, threadSupport: true });
       clients.push(phone);
       const phoneRoom = await waitFor("the room on bob's phone", () => phone.client.getRoom(roomId));
       const phoneQuestion = await seen(phone.client, roomId, question.event_id);
@@ -309,7 +298,7 @@ test(
       expect(phoneRoom.findEventById(imageEvent.event_id)?.getContent().url).toBe(mxc);
 
       // 4. Search. Alice and carol share a room bob is not in.
-      const carol = await startSdkClient(server, carolAccount, { crypto: false });
+      const carol = await startSdkClient(suite.server, carolAccount, { crypto: false });
       clients.push(carol);
       const { room_id: privateRoomId } = await alice.client.createRoom({ preset: Preset.PrivateChat, name: "Surprise party", invite: [carolAccount.userId] });
       await waitFor("carol's invite", () => carol.client.getRoom(privateRoomId)?.getMyMembership() === "invite");
@@ -427,7 +416,7 @@ test(
       expect(refused).toEqual([]);
     } catch (error) {
       const failures = describeFailures(...clients);
-      const serverLog = server.log.slice(-3000);
+      const serverLog = suite.server.log.slice(-3000);
       // The stack names the failing line, which the rethrown error would hide.
       throw new Error(
         `${(error as Error).stack ?? (error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,

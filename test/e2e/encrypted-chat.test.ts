@@ -3,23 +3,22 @@
 // Megolm room keys, and device-list tracking all have to work for each side to
 // read the other. Then a second device comes and goes, and the server restarts
 // while a room key waits for a device that is offline.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Preset } from "matrix-js-sdk";
 import {
   type CryptoClient,
   decryptedBody,
   describeFailures,
-  type E2eServer,
   login,
   register,
   startCryptoClient,
-  startServerProcess,
+  e2eSuite,
   waitFor,
   withPasswordAuth,
 } from "./harness";
 
-let server: E2eServer;
-const clients: CryptoClient[] = [];
+const suite = e2eSuite();
+const clients = suite.clients;
 
 /** The device ids the client's crypto stack knows for a user. */
 async function devicesOf(viewer: CryptoClient, userId: string): Promise<Set<string>> {
@@ -27,21 +26,12 @@ async function devicesOf(viewer: CryptoClient, userId: string): Promise<Set<stri
   return new Set(devices?.keys() ?? []);
 }
 
-beforeAll(async () => {
-  server = await startServerProcess();
-});
-
-afterAll(async () => {
-  for (const client of clients) client.stop();
-  await server?.stop();
-});
-
 test(
   "two Rust-crypto clients exchange messages in an encrypted room and decrypt each other's",
   async () => {
-    const alice = await startCryptoClient(server, await register(server, "alice"));
+    const alice = await startCryptoClient(suite.server, await register(suite.server, "alice"));
     clients.push(alice);
-    const bob = await startCryptoClient(server, await register(server, "bob"));
+    const bob = await startCryptoClient(suite.server, await register(suite.server, "bob"));
     clients.push(bob);
     try {
       const { room_id: roomId } = await alice.client.createRoom({
@@ -72,7 +62,7 @@ test(
 
       // Bob logs in on a second device. Alice learns of it only through
       // device_lists.changed in her /sync, and must share the room key with it too.
-      const bobPhone = await startCryptoClient(server, await login(server, "bob", "bob's phone"));
+      const bobPhone = await startCryptoClient(suite.server, await login(suite.server, "bob", "bob's phone"));
       clients.push(bobPhone);
       await waitFor("bob's phone to be in the room", () => bobPhone.client.getRoom(roomId)?.getMyMembership() === "join");
       await waitFor("alice to see bob's second device", async () => (await devicesOf(alice, bob.account.userId)).has(bobPhone.account.deviceId));
@@ -102,10 +92,10 @@ test(
       // database across a second restart; bob then syncs with a token from the
       // first server process and must get both the key and the message.
       bob.syncGate.pause();
-      await server.restart();
+      await suite.server.restart();
       await alice.client.getCrypto()!.forceDiscardSession(roomId);
       const whileAway = await alice.client.sendTextMessage(roomId, "sent while bob was away");
-      await server.restart();
+      await suite.server.restart();
       const syncsBefore = bob.syncGate.completed;
       bob.syncGate.resume();
       expect(await decryptedBody(bob.client, roomId, whileAway.event_id, 30_000)).toBe("sent while bob was away");
@@ -115,7 +105,7 @@ test(
       if (process.env.E2E_DEBUG) console.log(describeFailures(...clients));
     } catch (error) {
       const failures = describeFailures(...clients);
-      const serverLog = server.log.slice(-3000);
+      const serverLog = suite.server.log.slice(-3000);
       throw new Error(
         `${(error as Error).message}${failures ? `\nrequests the server refused:\n${failures}` : ""}${serverLog ? `\nserver log (end):\n${serverLog}` : ""}`,
       );

@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end encryption tests: a homeserver in its own
 // process (as users run it, on a temporary data folder), and matrix-js-sdk
 // clients with the Rust crypto stack talking to it over loopback HTTP.
+import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +33,29 @@ type ServerChild = Subprocess<"ignore", "pipe", "pipe">;
  * the crypto library does long synchronous work on the event loop, and the
  * server must not share it (nor its module state) with the clients.
  */
+/**
+ * One server process for a test file: started before its tests; after them,
+ * every client the file put in `clients` stops, then the server.
+ */
+export function e2eSuite(): { readonly server: E2eServer; readonly clients: CryptoClient[] } {
+  let server: E2eServer | undefined;
+  const clients: CryptoClient[] = [];
+  beforeAll(async () => {
+    server = await startServerProcess();
+  });
+  afterAll(async () => {
+    for (const client of clients) client.stop();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error("the suite's server is not started yet");
+      return server;
+    },
+    clients,
+  };
+}
+
 export async function startServerProcess(): Promise<E2eServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "homeserver-e2e-"));
   let log = "";
