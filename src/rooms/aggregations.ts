@@ -6,16 +6,16 @@
 // query per page (plus one for the latest thread events and one for edits,
 // when there are any).
 import type { Homeserver } from "../homeserver";
-import { toClientEvent, type ClientEvent, type Viewer } from "./client-format";
+import { toClientEvent, type ClientEvent, type EventFormat, type Viewer } from "./client-format";
 import { relationOf } from "./relations";
 import { eventOfRow, type StoredEvent } from "./room-state";
 import { canSeeEvent, type ReadBound } from "./visibility";
 
 /** Events in client format, each with its bundled aggregations when it has children. */
-export function toClientEventsWithRelations(hs: Homeserver, events: StoredEvent[], viewer: Viewer, bound: ReadBound, withThreads = true): ClientEvent[] {
+export function toClientEventsWithRelations(hs: Homeserver, events: StoredEvent[], viewer: Viewer, bound: ReadBound, withThreads = true, format: EventFormat = "client"): ClientEvent[] {
   const bundles = bundledAggregations(hs, events, viewer, bound, withThreads);
   return events.map((event) => {
-    const client = toClientEvent(hs, event, viewer);
+    const client = toClientEvent(hs, event, viewer, 1, format);
     const relations = bundles.get(event.eventId);
     if (relations) client.unsigned["m.relations"] = relations;
     return client;

@@ -22,18 +22,19 @@ export interface Viewer {
   deviceId?: string;
 }
 
-export function toClientEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer | null, depthLeft = 1): ClientEvent {
+/**
+ * "client": ClientEvent; "sync": without room_id (spec: sync.yaml
+ * ClientEventWithoutRoomID), built without it rather than copied without it.
+ */
+export type EventFormat = "client" | "sync";
+
+export function toClientEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer | null, depthLeft = 1, format: EventFormat = "client"): ClientEvent {
   const { pdu, row } = event;
   const unsigned: Record<string, unknown> = { age: Math.max(0, now() - pdu.origin_server_ts) };
-  const out: ClientEvent = {
-    event_id: event.eventId,
-    room_id: pdu.room_id,
-    type: pdu.type,
-    sender: pdu.sender,
-    origin_server_ts: pdu.origin_server_ts,
-    content: pdu.content,
-    unsigned,
-  };
+  const out: ClientEvent =
+    format === "client"
+      ? { event_id: event.eventId, room_id: pdu.room_id, type: pdu.type, sender: pdu.sender, origin_server_ts: pdu.origin_server_ts, content: pdu.content, unsigned }
+      : ({ event_id: event.eventId, type: pdu.type, sender: pdu.sender, origin_server_ts: pdu.origin_server_ts, content: pdu.content, unsigned } as ClientEvent);
   if (pdu.state_key !== undefined) out.state_key = pdu.state_key;
   if (pdu.type === "m.room.redaction") {
     // Room version 11 moved `redacts` into content; clients of either kind find it in both places.

@@ -151,11 +151,9 @@ function filterState(events: StoredEvent[], filter: RoomEventFilter | undefined,
 
 /** Events in sync's format; timeline events (`bound` given) with their bundled aggregations. */
 function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter, bound?: ReadBound): ClientEvent[] {
-  const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound) : events.map((event) => toClientEvent(hs, event, viewer));
-  return clientEvents.map((client) => {
-    const { room_id: _roomId, ...withoutRoomId } = client;
-    return applyEventFields(withoutRoomId as Record<string, unknown>, filter.event_fields) as unknown as ClientEvent;
-  });
+  const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound, true, "sync") : events.map((event) => toClientEvent(hs, event, viewer, 1, "sync"));
+  if (!filter.event_fields) return clientEvents;
+  return clientEvents.map((client) => applyEventFields(client as unknown as Record<string, unknown>, filter.event_fields) as unknown as ClientEvent);
 }
 
 /**
