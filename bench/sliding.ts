@@ -7,9 +7,11 @@
 //  (b) incremental update latency: C clients, each in its own rooms and all in
 //      one shared room, long-poll their room-list connection; a message in the
 //      shared room (wakes all C) and messages in one client's own room (wakes
-//      one): time from the send to its arrival at each client.
+//      one): time from the send to its arrival at each client. The first
+//      --warmup rounds (the server's JIT compiling the hot paths) are reported
+//      apart, not in the percentiles.
 //
-//   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20]
+//   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20] [--warmup 20]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Client, cpuMs, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
@@ -22,11 +24,13 @@ const { values } = parseArgs({
     rooms: { type: "string", default: "1000" },
     clients: { type: "string", default: "200" },
     messages: { type: "string", default: "20" },
+    warmup: { type: "string", default: "20" },
   },
 });
 const ROOMS = Number(values.rooms);
 const CLIENTS = Number(values.clients);
 const MESSAGES = Number(values.messages);
+const WARMUP = Number(values.warmup);
 const SLIDING = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync";
 
 /** The all_rooms list of matrix-rust-sdk's room list service. */
@@ -46,13 +50,14 @@ const roomListBody = (connId: string, range: [number, number]) => ({
   extensions: { account_data: { enabled: true }, receipts: { enabled: true, rooms: ["*"] }, typing: { enabled: true } },
 });
 
+/** `body` may be given as JSON text: a long-polling client sends the same body each time. */
 async function slidingSync(client: Client, body: unknown, pos?: string, timeout = 0): Promise<any> {
   const query = new URLSearchParams({ timeout: String(timeout) });
   if (pos) query.set("pos", pos);
   const response = await fetch(`${client.base}${SLIDING}?${query}`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${client.token}` },
-    body: JSON.stringify(body),
+    body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const json = await response.json();
   if (!response.ok) throw new Error(`sliding sync: ${response.status} ${JSON.stringify(json)}`);
@@ -144,7 +149,7 @@ async function incrementalLatency() {
   const received: Map<string, number>[] = clients.map(() => new Map());
   let running = true;
   const loops = clients.map(async (client, i) => {
-    const body = roomListBody("room-list", [0, 19]);
+    const body = JSON.stringify(roomListBody("room-list", [0, 19]));
     let pos = (await slidingSync(client, body)).pos as string;
     while (running) {
       const response = await slidingSync(client, body, pos, 30_000).catch((error) => {
@@ -172,7 +177,10 @@ async function incrementalLatency() {
   const single: number[] = [];
   let missing = 0;
   let fanOutCpu = 0;
-  for (let n = 0; n < MESSAGES; n++) {
+  const warmFanOut: number[] = [];
+  let warmCpu = 0;
+  for (let n = -WARMUP; n < MESSAGES; n++) {
+    const counted = n >= 0;
     // One message in the shared room: all clients wake.
     const body = `shared-${n}`;
     const cpuBefore = cpuMs(server.proc.pid);
@@ -180,21 +188,23 @@ async function incrementalLatency() {
     await sender.call("PUT", `/rooms/${encodeURIComponent(shared)}/send/m.room.message/${body}`, { msgtype: "m.text", body });
     await waitFor(body, everyone, 10_000);
     await Bun.sleep(50); // the clients' next long-polls reach the server
-    fanOutCpu += cpuMs(server.proc.pid) - cpuBefore;
+    const cpu = cpuMs(server.proc.pid) - cpuBefore;
+    if (counted) fanOutCpu += cpu;
+    else warmCpu += cpu;
     for (const map of received) {
       const at = map.get(body);
       if (at === undefined) missing++;
-      else fanOut.push(at - sentAt);
+      else (counted ? fanOut : warmFanOut).push(at - sentAt);
     }
     // One message in one client's own room: that client wakes.
-    const target = (n * 37) % CLIENTS;
+    const target = (((n * 37) % CLIENTS) + CLIENTS) % CLIENTS;
     const mine = `own-${n}`;
     const sentMine = performance.now();
-    await clients[target]!.call("PUT", `/rooms/${encodeURIComponent(own[target]![n % 4]!)}/send/m.room.message/${mine}`, { msgtype: "m.text", body: mine });
+    await clients[target]!.call("PUT", `/rooms/${encodeURIComponent(own[target]![(n + WARMUP) % 4]!)}/send/m.room.message/${mine}`, { msgtype: "m.text", body: mine });
     await waitFor(mine, [target], 10_000);
     const at = received[target]!.get(mine);
     if (at === undefined) missing++;
-    else single.push(at - sentMine);
+    else if (counted) single.push(at - sentMine);
     await Bun.sleep(100);
   }
   running = false;
@@ -205,6 +215,7 @@ async function incrementalLatency() {
     clients: CLIENTS,
     messages: MESSAGES,
     missing,
+    warmUp: { messages: WARMUP, sharedRoomAllClients: WARMUP > 0 ? { ...summary(warmFanOut), serverCpuMsPerMessage: round(warmCpu / WARMUP) } : null },
     sharedRoomAllClients: { ...summary(fanOut), serverCpuMsPerMessage: round(fanOutCpu / MESSAGES), serverCpuMsPerClient: +(fanOutCpu / MESSAGES / CLIENTS).toFixed(2) },
     ownRoomOneClient: summary(single),
   };

@@ -1,14 +1,15 @@
 // Sync benchmarks (issue: sync):
 //  (a) fan-out: N long-polling clients joined to one room, one message sent: time
 //      until every client has it; then messages at a steady rate with every client
-//      syncing in a loop: do they all keep up (every message, bounded lag)?
+//      syncing in a loop: do they all keep up (every message, bounded lag)? The
+//      first --warmup seconds of the steady rate are not counted.
 //  (b) initial sync of a user in 500 rooms of 50 events each, lazy-loading filter,
 //      timeline limit 10;
 //  (c) incremental sync with nothing new: requests/s, against a Bun.serve hello
 //      world under the same concurrency;
 //  (d) server memory (RSS) with the N clients of (a) connected and waiting.
 //
-//   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--rooms 500]
+//   bun run bench/sync.ts [--clients 1000] [--rate 100] [--seconds 10] [--warmup 5] [--rooms 500]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Client, cpuMs, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     clients: { type: "string", default: "1000" },
     rate: { type: "string", default: "100" },
     seconds: { type: "string", default: "10" },
+    warmup: { type: "string", default: "5" },
     rooms: { type: "string", default: "500" },
     "events-per-room": { type: "string", default: "50" },
   },
@@ -28,6 +30,7 @@ const { values } = parseArgs({
 const CLIENTS = Number(values.clients);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
 const ROOMS = Number(values.rooms);
 const EVENTS_PER_ROOM = Number(values["events-per-room"]);
 
@@ -86,20 +89,29 @@ async function fanOut() {
   await waitFor(["first"], 30_000);
   const single = received.map((map) => (map.get("first") ?? Infinity) - sentAt.get("first")!).sort((a, b) => a - b);
 
-  // A steady rate.
+  // A steady rate: the first WARMUP seconds (the server's JIT compiling the hot
+  // paths) are not counted; the measured messages follow without a pause.
   const bodies: string[] = [];
-  const serverCpuBefore = cpuMs(server.proc.pid);
-  const loadCpuBefore = cpuMs(process.pid);
+  const warmBodies: string[] = [];
+  let serverCpuBefore = 0;
+  let loadCpuBefore = 0;
+  let measuredFrom = 0;
   const started = performance.now();
-  for (let n = 0; n < RATE * SECONDS; n++) {
+  const warmCount = RATE * WARMUP;
+  for (let n = 0; n < warmCount + RATE * SECONDS; n++) {
     const due = started + (n * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await Bun.sleep(wait);
-    const body = `steady-${n}`;
-    bodies.push(body);
+    if (n === warmCount) {
+      serverCpuBefore = cpuMs(server.proc.pid);
+      loadCpuBefore = cpuMs(process.pid);
+      measuredFrom = performance.now();
+    }
+    const body = n < warmCount ? `warm-${n}` : `steady-${n - warmCount}`;
+    (n < warmCount ? warmBodies : bodies).push(body);
     void send(body);
   }
-  const sendSeconds = (performance.now() - started) / 1000;
+  const sendSeconds = (performance.now() - measuredFrom) / 1000;
   // Where the two cores went while the messages were sent: the server, or the
   // load generator (1,000 clients parsing their responses).
   const serverCpuShare = (cpuMs(server.proc.pid) - serverCpuBefore) / (sendSeconds * 1000);
@@ -124,6 +136,7 @@ async function fanOut() {
     clients: CLIENTS,
     oneMessage: { p50Ms: +percentile(single, 0.5).toFixed(1), p99Ms: +percentile(single, 0.99).toFixed(1), maxMs: +single.at(-1)!.toFixed(1) },
     steady: {
+      warmUpSeconds: WARMUP,
       messages: bodies.length,
       targetPerSecond: RATE,
       achievedPerSecond: Math.round(bodies.length / sendSeconds),
