@@ -60,11 +60,13 @@ async function fanOut() {
   const sentAt = new Map<string, number>();
   const received: Map<string, number>[] = clients.map(() => new Map());
   let running = true;
+  let responses = 0;
   const loops = clients.map(async (client, i) => {
     let since = tokens[i]!;
     while (running) {
       const response = await client.call("GET", `/sync?since=${since}&timeout=30000&filter=${filter}&set_presence=offline`).catch(() => null);
       if (!response) continue;
+      responses++;
       since = response.next_batch;
       const now = performance.now();
       for (const event of response.rooms?.join?.[roomId]?.timeline?.events ?? []) {
@@ -96,6 +98,7 @@ async function fanOut() {
   let serverCpuBefore = 0;
   let loadCpuBefore = 0;
   let measuredFrom = 0;
+  let responsesBefore = 0;
   const started = performance.now();
   const warmCount = RATE * WARMUP;
   for (let n = 0; n < warmCount + RATE * SECONDS; n++) {
@@ -104,6 +107,7 @@ async function fanOut() {
     if (wait > 0) await Bun.sleep(wait);
     if (n === warmCount) {
       serverCpuBefore = cpuMs(server.proc.pid);
+      responsesBefore = responses;
       loadCpuBefore = cpuMs(process.pid);
       measuredFrom = performance.now();
     }
@@ -112,9 +116,11 @@ async function fanOut() {
     void send(body);
   }
   const sendSeconds = (performance.now() - measuredFrom) / 1000;
+  const steadyResponses = responses - responsesBefore;
   // Where the two cores went while the messages were sent: the server, or the
   // load generator (1,000 clients parsing their responses).
-  const serverCpuShare = (cpuMs(server.proc.pid) - serverCpuBefore) / (sendSeconds * 1000);
+  const serverCpuMs = cpuMs(server.proc.pid) - serverCpuBefore;
+  const serverCpuShare = serverCpuMs / (sendSeconds * 1000);
   const loadCpuShare = (cpuMs(process.pid) - loadCpuBefore) / (sendSeconds * 1000);
   await waitFor(bodies, 60_000);
   const lags: number[] = [];
@@ -144,6 +150,10 @@ async function fanOut() {
       missing,
       lagP50Ms: +percentile(lags, 0.5).toFixed(1),
       lagP99Ms: +percentile(lags, 0.99).toFixed(1),
+      // How many /sync answers the clients got while the messages were sent, and
+      // the server's CPU time per answer (answers carry more events when fewer).
+      responsesPerSecond: Math.round(steadyResponses / sendSeconds),
+      serverCpuMsPerResponse: +(serverCpuMs / steadyResponses).toFixed(3),
       serverCpuShare: +serverCpuShare.toFixed(2),
       loadGeneratorCpuShare: +loadCpuShare.toFixed(2),
     },
