@@ -6,7 +6,7 @@
 // query per page (plus one for the latest thread events and one for edits,
 // when there are any).
 import type { Homeserver } from "../homeserver";
-import { toClientEvent, type ClientEvent, type EventFormat, type Viewer } from "./client-format";
+import { toClientEvent, toSyncEvent, type ClientEvent, type EventFormat, type Viewer } from "./client-format";
 import { relationOf } from "./relations";
 import { eventOfRow, type StoredEvent } from "./room-state";
 import { canSeeEvent, type ReadBound } from "./visibility";
@@ -15,8 +15,9 @@ import { canSeeEvent, type ReadBound } from "./visibility";
 export function toClientEventsWithRelations(hs: Homeserver, events: StoredEvent[], viewer: Viewer, bound: ReadBound, withThreads = true, format: EventFormat = "client"): ClientEvent[] {
   const bundles = bundledAggregations(hs, events, viewer, bound, withThreads);
   return events.map((event) => {
-    const client = toClientEvent(hs, event, viewer, 1, format);
     const relations = bundles.get(event.eventId);
+    if (!relations && format === "sync") return toSyncEvent(hs, event, viewer);
+    const client = toClientEvent(hs, event, viewer, 1, format);
     if (relations) client.unsigned["m.relations"] = relations;
     return client;
   });

@@ -61,3 +61,27 @@ export function toClientEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer
   }
   return out;
 }
+
+/**
+ * An event in sync format (no room_id) as any reader but its sender sees it.
+ * One commit wakes every long-poll of the room's members, and each would build
+ * the same objects: they are built once and handed to every reader for up to
+ * SHARED_SYNC_EVENT_MS, so `unsigned.age` ("the time in milliseconds that has
+ * elapsed since the event was sent") may be that much short. The sender
+ * (transaction_id for their device) and redacted events (redacted_because may
+ * carry the reader's own transaction_id) are built for each reader. The
+ * objects are never changed once built.
+ */
+export function toSyncEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer): ClientEvent {
+  if (viewer.userId === event.pdu.sender || event.row.redactedBy) return toClientEvent(hs, event, viewer, 1, "sync");
+  const at = now();
+  const known = sharedSyncEvents.get(event);
+  if (known && at - known.builtAt <= SHARED_SYNC_EVENT_MS) return known.event;
+  const built = toClientEvent(hs, event, null, 1, "sync");
+  sharedSyncEvents.set(event, { builtAt: at, event: built });
+  return built;
+}
+
+const SHARED_SYNC_EVENT_MS = 50;
+/** Keyed by the parsed event: a redaction or a rollback replaces it in the event cache, and with it its entry here. */
+const sharedSyncEvents = new WeakMap<StoredEvent, { builtAt: number; event: ClientEvent }>();

@@ -3,7 +3,7 @@
 import type { Homeserver } from "../homeserver";
 import { perInstance } from "../util/per-instance";
 import { toClientEventsWithRelations } from "../rooms/aggregations";
-import { toClientEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
+import { toSyncEvent, type ClientEvent, type Viewer } from "../rooms/client-format";
 import { eventMatchesFilter, type RoomEventFilter } from "../rooms/event-filter";
 import { eventOfRow, loadEvent, type StoredEvent } from "../rooms/room-state";
 import { positionToken } from "../rooms/tokens";
@@ -151,7 +151,7 @@ function filterState(events: StoredEvent[], filter: RoomEventFilter | undefined,
 
 /** Events in sync's format; timeline events (`bound` given) with their bundled aggregations. */
 function toClient(hs: Homeserver, events: StoredEvent[], viewer: Viewer, filter: Filter, bound?: ReadBound): ClientEvent[] {
-  const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound, true, "sync") : events.map((event) => toClientEvent(hs, event, viewer, 1, "sync"));
+  const clientEvents = bound ? toClientEventsWithRelations(hs, events, viewer, bound, true, "sync") : events.map((event) => toSyncEvent(hs, event, viewer));
   if (!filter.event_fields) return clientEvents;
   return clientEvents.map((client) => applyEventFields(client as unknown as Record<string, unknown>, filter.event_fields) as unknown as ClientEvent);
 }
