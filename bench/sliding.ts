@@ -11,7 +11,7 @@
 //      --warmup rounds (the server's JIT compiling the hot paths) are reported
 //      apart, not in the percentiles.
 //
-//   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 20] [--warmup 20]
+//   bun run bench/sliding.ts [--rooms 1000] [--clients 200] [--messages 40] [--warmup 40]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Client, cpuMs, machine, percentile, removeDataDir, startServerProcess, type ServerProcess, withManyConnections, quickUser, inBatches } from "./lib";
@@ -23,8 +23,8 @@ const { values } = parseArgs({
   options: {
     rooms: { type: "string", default: "1000" },
     clients: { type: "string", default: "200" },
-    messages: { type: "string", default: "20" },
-    warmup: { type: "string", default: "20" },
+    messages: { type: "string", default: "40" },
+    warmup: { type: "string", default: "40" },
   },
 });
 const ROOMS = Number(values.rooms);
