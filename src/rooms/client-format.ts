@@ -83,5 +83,5 @@ export function toSyncEvent(hs: Homeserver, event: StoredEvent, viewer: Viewer):
 }
 
 const SHARED_SYNC_EVENT_MS = 50;
-/** Keyed by the parsed event: a redaction or a rollback replaces it in the event cache, and with it its entry here. */
+/** Keyed by the parsed event: a redaction replaces it in the event cache (forgetCachedEvent), and with it its entry here. */
 const sharedSyncEvents = new WeakMap<StoredEvent, { builtAt: number; event: ClientEvent }>();
