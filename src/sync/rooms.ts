@@ -54,10 +54,72 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
   // was in the room, so what they see depends on the room and the filter only,
   // and the members woken by the same event share one read.
   if (window.joinedAt !== undefined && window.joinedAt <= window.from && window.departure === undefined) {
-    const key = `timeline\u0000${window.roomId}\u0000${window.from}\u0000${window.to}\u0000${JSON.stringify(filter ?? null)}`;
-    return sharedRead(hs, key, () => readTimeline(hs, viewer, window, filter));
+    const key = `timeline\u0000${window.roomId}\u0000${window.to}\u0000${JSON.stringify(filter ?? null)}`;
+    const scan = sharedRead(hs, key, () => new TailScan(hs, window.roomId, window.to, filter));
+    return scan.timelineSince(window.from);
   }
   return readTimeline(hs, viewer, window, filter);
+}
+
+/**
+ * The newest events of a room up to `to` that a filter keeps, read backwards
+ * once for all the syncs built at that position, however far behind each is:
+ * under a steady load every client syncs from a token of its own, and each
+ * read its own window of the same rows. A sync from `from` extends the scan
+ * down to `from` (or until `limit` events are found) and takes what is newer:
+ * the same events, `limited` and `prev_batch` as readTimeline gives it. Only
+ * for readers who were in the room for the whole window: no visibility check.
+ */
+class TailScan {
+  /** Events the filter keeps, newest first, at most `limit`. */
+  private readonly picked: StoredEvent[] = [];
+  /** Every row after this position (up to `to`) has been looked at. */
+  private cursor: number;
+  /** Position of the newest row at or before `cursor` once `limit` events are found (0: none); read when first needed. */
+  private olderPos: number | undefined;
+  private readonly limit: number;
+
+  constructor(
+    private readonly hs: Homeserver,
+    private readonly roomId: string,
+    private readonly to: number,
+    private readonly filter: RoomEventFilter | undefined,
+  ) {
+    this.limit = Math.min(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+    this.cursor = to;
+  }
+
+  timelineSince(from: number): Timeline {
+    this.scanDownTo(from);
+    const events = this.picked.filter((event) => event.row.streamPos > from).reverse();
+    // Limited: the window holds older events than the first one returned, which
+    // happens only when the limit cut the scan short above `from`.
+    let limited = false;
+    if (this.picked.length === this.limit && this.cursor > from) {
+      this.olderPos ??= this.hs.store.events.page(this.roomId, { fromPos: this.cursor + 1, dir: "b", limit: 1 })[0]?.streamPos ?? 0;
+      limited = this.olderPos > from;
+    }
+    const first = events[0];
+    return { events, limited, prevBatch: positionToken(first ? first.row.streamPos - 1 : this.to) };
+  }
+
+  /** Looks at every row in (from, cursor] backwards until `limit` events are picked. */
+  private scanDownTo(from: number): void {
+    while (this.picked.length < this.limit && this.cursor > from) {
+      const wanted = this.limit - this.picked.length;
+      const batch = Math.max(wanted, Math.min(20, 2 * this.limit));
+      const rows = this.hs.store.events.page(this.roomId, { fromPos: this.cursor + 1, dir: "b", limit: batch, toPos: from + 1 });
+      for (const row of rows) {
+        this.cursor = row.streamPos - 1;
+        const event = eventOfRow(this.hs, row);
+        if (this.filter && !eventMatchesFilter(event, this.filter)) continue;
+        this.picked.push(event);
+        if (this.picked.length === this.limit) return;
+      }
+      // Fewer rows than asked: none is left in (from, cursor].
+      if (rows.length < batch) this.cursor = from;
+    }
+  }
 }
 
 function readTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow, filter: RoomEventFilter | undefined): Timeline {
