@@ -85,6 +85,16 @@ export function createStateStore(db: Db) {
   // The position of each room's latest member event, kept in step with `set`, so
   // that /sync can tell without a query that a room had no membership change.
   const latestMemberByRoom = new Map<string, number>();
+  const latestStateStmt = lazy(() =>
+    db
+      .select({ pos: sql<number>`COALESCE(MAX(${stateHistory.fromPos}), 0)` })
+      .from(stateHistory)
+      .where(eq(stateHistory.roomId, sql.placeholder("roomId")))
+      .prepare(),
+  );
+  // The same for any state event: most syncs follow messages only, and each
+  // asked the room/position index for state changes that were not there.
+  const latestStateByRoom = new Map<string, number>();
   // Joined members per room, kept in step with `set` (the one writer), so that
   // waking a room's members after each message costs no query.
   const joinedCache = new Map<string, Set<string>>();
@@ -134,6 +144,16 @@ export function createStateStore(db: Db) {
       .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type"))))
       .prepare(),
   );
+  /** The stream position of the room's latest state event (0 if none), kept in step with `set`. */
+  const latestStateChangePos = (roomId: string): number => {
+    let pos = latestStateByRoom.get(roomId);
+    if (pos === undefined) {
+      if (latestStateByRoom.size >= JOINED_CACHE_ROOMS) latestStateByRoom.clear();
+      pos = (latestStateStmt().get({ roomId }) as { pos: number }).pos;
+      latestStateByRoom.set(roomId, pos);
+    }
+    return pos;
+  };
   // State entries in force at `to` that were set after `from`; with from = -1,
   // the whole state at `to`.
   const changedStmt = lazy(() =>
@@ -177,6 +197,7 @@ export function createStateStore(db: Db) {
     },
     /** State entries in force at `to` that were set after `from` (what changed in between, by the room/position index). */
     changedBetween(roomId: string, from: number, to: number): StateEntry[] {
+      if (from >= 0 && latestStateChangePos(roomId) <= from) return [];
       return changedStmt().all({ roomId, from, to }) as StateEntry[];
     },
     /** The whole state in force after the event at `pos`. */
@@ -189,6 +210,7 @@ export function createStateStore(db: Db) {
       closeInterval().run({ ...keys, pos });
       openInterval().run({ ...keys, eventId: entry.eventId, pos });
       upsertCurrent().run({ ...keys, eventId: entry.eventId, membership });
+      if (latestStateByRoom.has(roomId)) latestStateByRoom.set(roomId, pos);
       if (entry.type === "m.room.member") {
         if (latestMemberByRoom.has(roomId)) latestMemberByRoom.set(roomId, pos);
         membershipsOfUser.delete(entry.stateKey);
@@ -215,6 +237,7 @@ export function createStateStore(db: Db) {
     dropCaches(): void {
       joinedCache.clear();
       latestMemberByRoom.clear();
+      latestStateByRoom.clear();
       membershipsOfUser.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
