@@ -22,7 +22,7 @@ describe("queryParameters", () => {
     expect(query.a).toBe("1");
     expect(query.b).toBe("%ZZ");
     expect(query.__proto__).toBe("x");
-    expect(query.toString).toBe("y");
+    expect(query["toString"] as unknown).toBe("y");
     expect(Object.getPrototypeOf(query)).toBeNull();
   });
 
