@@ -144,16 +144,18 @@ export function createStateStore(db: Db) {
       .where(and(eq(currentState.roomId, sql.placeholder("roomId")), eq(currentState.type, sql.placeholder("type"))))
       .prepare(),
   );
-  /** The stream position of the room's latest state event (0 if none), kept in step with `set`. */
-  const latestStateChangePos = (roomId: string): number => {
-    let pos = latestStateByRoom.get(roomId);
+  /** A room's latest position as `read` gives it, remembered in `byRoom` (which `set` keeps in step). */
+  const rememberedPos = (byRoom: Map<string, number>, read: () => { get(params: { roomId: string }): unknown }, roomId: string): number => {
+    let pos = byRoom.get(roomId);
     if (pos === undefined) {
-      if (latestStateByRoom.size >= JOINED_CACHE_ROOMS) latestStateByRoom.clear();
-      pos = (latestStateStmt().get({ roomId }) as { pos: number }).pos;
-      latestStateByRoom.set(roomId, pos);
+      if (byRoom.size >= JOINED_CACHE_ROOMS) byRoom.clear();
+      pos = (read().get({ roomId }) as { pos: number }).pos;
+      byRoom.set(roomId, pos);
     }
     return pos;
   };
+  /** The stream position of the room's latest state event (0 if none). */
+  const latestStateChangePos = (roomId: string): number => rememberedPos(latestStateByRoom, latestStateStmt, roomId);
   // State entries in force at `to` that were set after `from`; with from = -1,
   // the whole state at `to`.
   const changedStmt = lazy(() =>
@@ -254,13 +256,7 @@ export function createStateStore(db: Db) {
     },
     /** The stream position of the room's latest member event (0 if none). */
     latestMemberChangePos(roomId: string): number {
-      let pos = latestMemberByRoom.get(roomId);
-      if (pos === undefined) {
-        if (latestMemberByRoom.size >= JOINED_CACHE_ROOMS) latestMemberByRoom.clear();
-        pos = (latestMemberStmt().get({ roomId }) as { pos: number }).pos;
-        latestMemberByRoom.set(roomId, pos);
-      }
-      return pos;
+      return rememberedPos(latestMemberByRoom, latestMemberStmt, roomId);
     },
     /** The member events that took effect in a room in (from, to], oldest first. */
     memberChangesBetween(roomId: string, from: number, to: number): { userId: string; eventId: string }[] {
