@@ -12,7 +12,8 @@ const sharedByInstance = new WeakMap<Homeserver, { pos: number; generation: numb
 /**
  * `read()` once per `key` while the stream stays at its current position. The
  * key must name everything the result depends on besides that position, and
- * callers must not change what they get: others get the same object.
+ * callers must not change what they get: others get the same object (a reader
+ * that only grows as its users ask, like sync's timeline scan, is fine).
  */
 export function sharedRead<T>(hs: Homeserver, key: string, read: () => T): T {
   const pos = hs.store.stream.current;
