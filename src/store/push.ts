@@ -271,11 +271,12 @@ export function createPushActionsStore(sqlite: Database) {
     sharedPage(userId: string, roomId: string, from: number, to: number, limit: number, onlyHighlight: boolean): NotificationRow[] {
       return (sharedPageStmt().all(userId, roomId, from, to, onlyHighlight ? 1 : 0, limit) as Parameters<typeof toNotification>[0][]).map(toNotification);
     },
-    /** The spans [fromPos, toPos) in which the user was joined to a room (toPos null: still joined). */
+    /** Forgets the cached counters (after a rolled-back transaction). */
     dropCaches(): void {
       roomCounters.clear();
       userCounters.clear();
     },
+    /** The spans [fromPos, toPos) in which the user was joined to a room (toPos null: still joined). */
     joinedSpans(userId: string): { roomId: string; fromPos: number; toPos: number | null }[] {
       return joinedSpansStmt().all(userId) as { roomId: string; fromPos: number; toPos: number | null }[];
     },

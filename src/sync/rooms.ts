@@ -62,16 +62,17 @@ export function roomTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow,
 }
 
 /**
- * The newest events of a room up to `to` that a filter keeps, read backwards
- * once for all the syncs built at that position, however far behind each is:
- * under a steady load every client syncs from a token of its own, and each
- * read its own window of the same rows. A sync from `from` extends the scan
- * down to `from` (or until `limit` events are found) and takes what is newer:
- * the same events, `limited` and `prev_batch` as readTimeline gives it. Only
- * for readers who were in the room for the whole window: no visibility check.
+ * The newest events of a room up to `to` that a filter (and `keep`, when given)
+ * keeps, read backwards. A sync from `from` extends the scan down to `from` (or
+ * until `limit` events are found) and takes what is newer. Shared (no `keep`)
+ * by all the syncs built at one position, however far behind each is: under a
+ * steady load every client syncs from a token of its own, and each would read
+ * its own window of the same rows. Rows are read a batch at a time, a few more
+ * than still needed for the events the filter drops; a small limit, as sliding
+ * sync's room lists use, reads only a few rows.
  */
 class TailScan {
-  /** Events the filter keeps, newest first, at most `limit`. */
+  /** Events the filter and `keep` keep, newest first, at most `limit`. */
   private readonly picked: StoredEvent[] = [];
   /** Every row after this position (up to `to`) has been looked at. */
   private cursor: number;
@@ -84,6 +85,7 @@ class TailScan {
     private readonly roomId: string,
     private readonly to: number,
     private readonly filter: RoomEventFilter | undefined,
+    private readonly keep?: (event: StoredEvent) => boolean,
   ) {
     this.limit = Math.min(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
     this.cursor = to;
@@ -113,6 +115,7 @@ class TailScan {
         this.cursor = row.streamPos - 1;
         const event = eventOfRow(this.hs, row);
         if (this.filter && !eventMatchesFilter(event, this.filter)) continue;
+        if (this.keep && !this.keep(event)) continue;
         this.picked.push(event);
         if (this.picked.length === this.limit) return;
       }
@@ -122,35 +125,20 @@ class TailScan {
   }
 }
 
+/**
+ * One reader's own read of a window: the same scan, unshared, keeping only
+ * the events the reader may see (spec: "History visibility").
+ */
 function readTimeline(hs: Homeserver, viewer: Viewer, window: RoomWindow, filter: RoomEventFilter | undefined): Timeline {
-  const limit = Math.min(filter?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
-  const picked: StoredEvent[] = [];
   const joinedSince = window.joined || window.departure?.wasJoined === true;
-  let cursor = window.to;
-  let exhausted = false;
-  while (picked.length < limit && !exhausted) {
-    // A few more rows than still needed, for events the filter or visibility drops
-    // (a small limit, as sliding sync's room lists use, reads only a few rows).
-    const batch = Math.max(limit - picked.length, Math.min(20, 2 * limit));
-    const rows = hs.store.events.page(window.roomId, { fromPos: cursor + 1, dir: "b", limit: batch, toPos: window.from + 1 });
-    if (rows.length < batch) exhausted = true;
-    for (const row of rows) {
-      cursor = row.streamPos - 1;
-      const event = eventOfRow(hs, row);
-      if (filter && !eventMatchesFilter(event, filter)) continue;
-      // The departure itself always ends a left room's timeline ("up to the point
-      // when the user left", spec: sync.yaml `leave`), whatever the history visibility.
-      const sentWhileJoined = window.joinedAt !== undefined && row.streamPos > window.joinedAt;
-      if (!sentWhileJoined && event.eventId !== window.departure?.eventId && !canSeeEvent(hs, viewer.userId, event, joinedSince)) continue;
-      picked.push(event);
-      if (picked.length === limit) break;
-    }
-  }
-  picked.reverse();
-  // Limited: events of the window were left out (older than the first one returned).
-  const limited = cursor > window.from && hs.store.events.page(window.roomId, { fromPos: cursor + 1, dir: "b", limit: 1, toPos: window.from + 1 }).length > 0;
-  const first = picked[0];
-  return { events: picked, limited, prevBatch: positionToken(first ? first.row.streamPos - 1 : window.to) };
+  const visible = (event: StoredEvent) =>
+    // Sent while the reader was in the room; or the departure itself, which always
+    // ends a left room's timeline ("up to the point when the user left", spec:
+    // sync.yaml `leave`), whatever the history visibility.
+    (window.joinedAt !== undefined && event.row.streamPos > window.joinedAt) ||
+    event.eventId === window.departure?.eventId ||
+    canSeeEvent(hs, viewer.userId, event, joinedSince);
+  return new TailScan(hs, window.roomId, window.to, filter, visible).timelineSince(window.from);
 }
 
 function stateMap(entries: StateEntry[]): Map<string, string> {

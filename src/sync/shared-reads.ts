@@ -1,8 +1,9 @@
 // Reads that many syncs make alike. One message in a big room wakes every
 // member's long-poll; their responses are built one after another at the same
-// stream position, mostly from the same previous position, so the room's
-// timeline and state changes are read and parsed once for all of them. What is
-// kept is valid only at that stream position and goes as soon as it moves.
+// stream position, so the room's timeline (one scan, whatever token each reader
+// syncs from: sync/rooms.ts) and its state changes since a position are read
+// and parsed once for all of them. What is kept is valid only at that stream
+// position and goes as soon as it moves.
 import type { Homeserver } from "../homeserver";
 import type { StateEntry } from "../store/state";
 
