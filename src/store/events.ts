@@ -1,53 +1,26 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql } from "drizzle-orm";
-import { events, eventTransactions } from "../../schema";
+import { events } from "../../schema";
+import type { Database } from "bun:sqlite";
 import type { Db } from "./db";
 import { byLimitBucket, lazy, literalLimit } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
-export function createEventsStore(db: Db) {
+export function createEventsStore(db: Db, sqlite: Database) {
   const byId = lazy(() => db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare());
-  const insertRow = lazy(() => db
-    .insert(events)
-    .values({
-      streamPos: sql.placeholder("streamPos"),
-      eventId: sql.placeholder("eventId"),
-      roomId: sql.placeholder("roomId"),
-      type: sql.placeholder("type"),
-      stateKey: sql.placeholder("stateKey"),
-      sender: sql.placeholder("sender"),
-      originServerTs: sql.placeholder("originServerTs"),
-      pdu: sql.placeholder("pdu"),
-      replacesState: sql.placeholder("replacesState"),
-      redactedBy: sql.placeholder("redactedBy"),
-      txnDeviceId: sql.placeholder("txnDeviceId"),
-      txnId: sql.placeholder("txnId"),
-      containsUrl: sql.placeholder("containsUrl"),
-    })
-    .prepare());
-  const txnLookup = lazy(() => db
-    .select({ eventId: eventTransactions.eventId })
-    .from(eventTransactions)
-    .where(
-      and(
-        eq(eventTransactions.userId, sql.placeholder("userId")),
-        eq(eventTransactions.deviceId, sql.placeholder("deviceId")),
-        eq(eventTransactions.scope, sql.placeholder("scope")),
-        eq(eventTransactions.txnId, sql.placeholder("txnId")),
-      ),
-    )
-    .prepare());
-
-  const insertTxn = lazy(() => db
-    .insert(eventTransactions)
-    .values({
-      userId: sql.placeholder("userId"),
-      deviceId: sql.placeholder("deviceId"),
-      scope: sql.placeholder("scope"),
-      txnId: sql.placeholder("txnId"),
-      eventId: sql.placeholder("eventId"),
-    })
-    .prepare());
+  // The three statements of every send, on SQLite directly: drizzle's placeholder
+  // filling showed in profiles of the send path at about a third of their cost.
+  const insertRow = lazy(() => sqlite.query(
+    `INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, pdu,
+       replaces_state, redacted_by, txn_device_id, txn_id, contains_url)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
+  ));
+  const txnLookup = lazy(() => sqlite.query(
+    `SELECT event_id AS eventId FROM event_transactions WHERE user_id = ?1 AND device_id = ?2 AND scope = ?3 AND txn_id = ?4`,
+  ));
+  const insertTxn = lazy(() => sqlite.query(
+    `INSERT INTO event_transactions (user_id, device_id, scope, txn_id, event_id) VALUES (?1, ?2, ?3, ?4, ?5)`,
+  ));
 
   // The latest stream position of each room, kept in step with insert(), so that
   // an incremental sync can skip rooms without news without a query.
@@ -132,7 +105,10 @@ export function createEventsStore(db: Db) {
       return manyById().all({ ids: JSON.stringify(eventIds) }) as EventRow[];
     },
     insert(row: EventRow): void {
-      insertRow().run({ ...row, containsUrl: row.containsUrl ? 1 : 0 } as never);
+      insertRow().run(
+        row.streamPos, row.eventId, row.roomId, row.type, row.stateKey, row.sender, row.originServerTs, row.pdu,
+        row.replacesState, row.redactedBy, row.txnDeviceId, row.txnId, row.containsUrl ? 1 : 0,
+      );
       if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
     },
     /** Stores the redacted PDU in place of the original: the content is gone from storage. */
@@ -179,10 +155,10 @@ export function createEventsStore(db: Db) {
       return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
     },
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
-      return (txnLookup().get({ userId, deviceId, scope, txnId }) as { eventId: string } | undefined)?.eventId;
+      return (txnLookup().get(userId, deviceId, scope, txnId) as { eventId: string } | null)?.eventId;
     },
     recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
-      insertTxn().run(row);
+      insertTxn().run(row.userId, row.deviceId, row.scope, row.txnId, row.eventId);
     },
   };
 }

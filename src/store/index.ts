@@ -93,11 +93,12 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     checkpointer.unref();
   }
   const state = createStateStore(db);
-  const events = createEventsStore(db);
+  const events = createEventsStore(db, sqlite);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
   const users = createUsersStore(db);
+  const rooms = createRoomsStore(db, sqlite);
   const devices = createDevicesStore(db);
   const keys = createKeysStore(db);
   const relations = createRelationsStore(db, sqlite);
@@ -110,7 +111,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   let cacheGeneration = 0;
   const dropCaches = () => {
     // Write-through caches may hold rolled-back changes.
-    for (const cache of [state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations, pushActions, pushers]) cache.dropCaches();
+    for (const cache of [rooms, state, events, receipts, accountData, presence, toDevice, users, devices, keys, relations, pushActions, pushers]) cache.dropCaches();
     cacheGeneration++;
   };
 
@@ -227,7 +228,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     users,
     devices,
     registrationTokens: createRegistrationTokensStore(db),
-    rooms: createRoomsStore(db),
+    rooms,
     events,
     state,
     stream,

@@ -70,6 +70,13 @@ export function createPushActionsStore(sqlite: Database) {
      WHERE (value ->> 4) != 0 OR (value ->> 5) != 0
      ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications + excluded.notifications, highlights = highlights + excluded.highlights`,
   ));
+  // The sender taking back one message's shared outcome: adjustStmt for one row,
+  // without decoding a JSON array (one per message sent).
+  const takeBackStmt = lazy(() => sqlite.query(
+    `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
+     VALUES (?1, ?2, ?3, -1, ?4, 0, 0)
+     ON CONFLICT (room_id, user_id, thread_id) DO UPDATE SET notifications = notifications - 1, highlights = highlights + excluded.highlights`,
+  ));
   const clearUserStmt = lazy(() => sqlite.query(`DELETE FROM push_counts WHERE room_id = ?1 AND user_id = ?2`));
   const followStmt = lazy(() => sqlite.query(
     `INSERT INTO push_counts (room_id, user_id, thread_id, notifications, highlights, room_notifications, room_highlights)
@@ -199,7 +206,7 @@ export function createPushActionsStore(sqlite: Database) {
      * user's own events by their sender (a row would cost three index pages a message).
      */
     takeBackFromSender(event: PushEvent, sender: string, highlight: boolean): void {
-      adjustStmt().run(JSON.stringify([[sender, 0, 0, "[]", -1, highlight ? -1 : 0, 1]]), event.roomId, event.threadId);
+      takeBackStmt().run(event.roomId, sender, event.threadId, highlight ? -1 : 0);
       forget(sender, event.roomId);
     },
     /** The user's unread counts in a room, per thread (threads without any left out). */

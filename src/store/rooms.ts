@@ -1,29 +1,45 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { forgottenRooms, roomAliases, rooms } from "../../schema";
+import type { Database } from "bun:sqlite";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
 export type RoomRow = typeof rooms.$inferSelect;
 
-export function createRoomsStore(db: Db) {
+export function createRoomsStore(db: Db, sqlite: Database) {
   const byId = lazy(() => db.select().from(rooms).where(eq(rooms.roomId, sql.placeholder("roomId"))).prepare());
-  const updateLastEvent = lazy(() => db
-    .update(rooms)
-    .set({ lastEventId: sql.placeholder("eventId") as unknown as string, lastDepth: sql.placeholder("depth") as unknown as number })
-    .where(eq(rooms.roomId, sql.placeholder("roomId")))
-    .prepare());
+  // Run with every append: on SQLite directly, without drizzle's placeholder filling.
+  const updateLastEvent = lazy(() => sqlite.query(`UPDATE rooms SET last_event_id = ?2, last_depth = ?3 WHERE room_id = ?1`));
+  // Room rows as read, kept in step with the writes below (every append reads
+  // the room's version and forward extremity, then moves the extremity).
+  const rowById = new Map<string, RoomRow>();
+  const CACHED_ROOMS = 10_000;
   return {
     get(roomId: string): RoomRow | undefined {
-      return byId().get({ roomId }) as RoomRow | undefined;
+      let row = rowById.get(roomId);
+      if (!row) {
+        row = byId().get({ roomId }) as RoomRow | undefined;
+        if (!row) return undefined;
+        if (rowById.size >= CACHED_ROOMS) rowById.clear();
+        rowById.set(roomId, row);
+      }
+      return row;
     },
     insert(room: { roomId: string; roomVersion: string; creator: string; createdTs: number }): void {
       db.insert(rooms).values(room).run();
     },
     setLastEvent(roomId: string, eventId: string, depth: number): void {
-      updateLastEvent().run({ roomId, eventId, depth });
+      updateLastEvent().run(roomId, eventId, depth);
+      const row = rowById.get(roomId);
+      if (row) rowById.set(roomId, { ...row, lastEventId: eventId, lastDepth: depth });
     },
     setPublished(roomId: string, published: boolean): void {
       db.update(rooms).set({ published }).where(eq(rooms.roomId, roomId)).run();
+      rowById.delete(roomId);
+    },
+    /** Forgets cached rows (after a rolled-back transaction). */
+    dropCaches(): void {
+      rowById.clear();
     },
     listPublished(): RoomRow[] {
       return db.select().from(rooms).where(eq(rooms.published, true)).orderBy(asc(rooms.roomId)).all();

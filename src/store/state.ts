@@ -104,6 +104,12 @@ export function createStateStore(db: Db) {
   type UserMembership = { roomId: string; membership: string; eventId: string };
   const membershipsOfUser = new Map<string, UserMembership[]>();
   const MEMBERSHIP_CACHE_USERS = 20_000;
+  // Current state entries as looked up (null: no such state), kept in step with
+  // `set`: every append checks its auth rules against the create event, the
+  // power levels and the sender's membership, and each was a query.
+  const currentByKey = new Map<string, string | null>();
+  const CURRENT_CACHE_ENTRIES = 100_000;
+  const currentKey = (roomId: string, type: string, stateKey: string) => `${roomId}\u0000${type}\u0000${stateKey}`;
   const currentOne = lazy(() => db
     .select({ eventId: currentState.eventId })
     .from(currentState)
@@ -175,7 +181,14 @@ export function createStateStore(db: Db) {
 
   return {
     currentEventId(roomId: string, type: string, stateKey: string): string | undefined {
-      return (currentOne().get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId;
+      const key = currentKey(roomId, type, stateKey);
+      let eventId = currentByKey.get(key);
+      if (eventId === undefined) {
+        if (currentByKey.size >= CURRENT_CACHE_ENTRIES) currentByKey.clear();
+        eventId = (currentOne().get({ roomId, type, stateKey }) as { eventId: string } | undefined)?.eventId ?? null;
+        currentByKey.set(key, eventId);
+      }
+      return eventId ?? undefined;
     },
     current(roomId: string): StateEntry[] {
       return db
@@ -212,6 +225,8 @@ export function createStateStore(db: Db) {
       closeInterval().run({ ...keys, pos });
       openInterval().run({ ...keys, eventId: entry.eventId, pos });
       upsertCurrent().run({ ...keys, eventId: entry.eventId, membership });
+      const key = currentKey(roomId, entry.type, entry.stateKey);
+      if (currentByKey.has(key)) currentByKey.set(key, entry.eventId);
       if (latestStateByRoom.has(roomId)) latestStateByRoom.set(roomId, pos);
       if (entry.type === "m.room.member") {
         if (latestMemberByRoom.has(roomId)) latestMemberByRoom.set(roomId, pos);
@@ -241,6 +256,7 @@ export function createStateStore(db: Db) {
       latestMemberByRoom.clear();
       latestStateByRoom.clear();
       membershipsOfUser.clear();
+      currentByKey.clear();
     },
     /** Rooms where the user's current membership is one of `memberships`. */
     roomsWithMembership(userId: string, memberships: string[]): UserMembership[] {
