@@ -6,7 +6,7 @@
 //
 //   bun run bench/send.ts [--senders 50] [--messages 100] [--skip-kill]
 import { parseArgs } from "node:util";
-import { Client, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
+import { Client, cpuMs, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -19,10 +19,11 @@ const { values } = parseArgs({
 const SENDERS = Number(values.senders);
 const PER_SENDER = Number(values.messages);
 
-async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: number) => string, perSender: number, acked?: { roomId: string; eventId: string }[]) {
+async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: number) => string, perSender: number, acked?: { roomId: string; eventId: string }[], serverPid?: number) {
   const latencies: number[] = [];
   let failures = 0;
   const started = performance.now();
+  const cpuBefore = serverPid === undefined ? 0 : cpuMs(serverPid);
   await Promise.all(
     clients.map(async (client, i) => {
       const roomId = encodeURIComponent(roomOf(i));
@@ -40,8 +41,19 @@ async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: nu
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  // The server's CPU (all its threads, user and system) per message sent: on two
+  // shared cores the rate alone mixes in the load generator and the VM's noise.
+  const serverCpuMsPerMessage = serverPid === undefined ? undefined : +((cpuMs(serverPid) - cpuBefore) / Math.max(1, latencies.length)).toFixed(3);
   latencies.sort((a, b) => a - b);
-  return { messages: latencies.length, failures, seconds: +seconds.toFixed(2), perSecond: Math.round(latencies.length / seconds), p50Ms: +percentile(latencies, 0.5).toFixed(1), p99Ms: +percentile(latencies, 0.99).toFixed(1) };
+  return {
+    messages: latencies.length,
+    failures,
+    seconds: +seconds.toFixed(2),
+    perSecond: Math.round(latencies.length / seconds),
+    p50Ms: +percentile(latencies, 0.5).toFixed(1),
+    p99Ms: +percentile(latencies, 0.99).toFixed(1),
+    serverCpuMsPerMessage,
+  };
 }
 
 async function setup(base: string, prefix: string) {
@@ -57,8 +69,8 @@ async function setup(base: string, prefix: string) {
 const server = await startServerProcess();
 const { clients, shared, own } = await setup(server.base, "sender");
 await sendLoad(clients, () => shared, 5); // warm-up
-const oneRoom = await sendLoad(clients, () => shared, PER_SENDER);
-const manyRooms = await sendLoad(clients, (i) => own[i]!, PER_SENDER);
+const oneRoom = await sendLoad(clients, () => shared, PER_SENDER, undefined, server.proc.pid);
+const manyRooms = await sendLoad(clients, (i) => own[i]!, PER_SENDER, undefined, server.proc.pid);
 await server.stop();
 removeDataDir(server.dataDir);
 

@@ -60,6 +60,15 @@ export interface Store {
    */
   transaction<T>(work: () => T): T;
   /**
+   * A transaction for work split into `checks`, which may refuse (throw) but
+   * never write, and `writes`, which do not refuse. Outermost, the writes run
+   * without a savepoint of their own (copying every page they touch into a
+   * sub-journal cost a sixth of a message's send): if they throw all the same
+   * (a failing disk, a bug), the whole group commit rolls back and every request
+   * in it fails, as when its COMMIT fails. Nested, it is `transaction`.
+   */
+  writeAfterChecks<C, T>(checks: () => C, writes: (checked: C) => T): T;
+  /**
    * Runs `effect` once the outermost transaction has committed (at once outside
    * one); dropped if it rolls back. Wakes waiters only for committed writes.
    */
@@ -120,7 +129,15 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   // requests that arrived together pay for one commit. Responses wait for that
   // commit (settled(), see server.ts), so nothing is acknowledged before it is
   // stored, and effects (waking syncs) run only after it.
-  let batch: { startPosition: number; effects: (() => void)[]; settled: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | null = null;
+  let batch: {
+    startPosition: number;
+    effects: (() => void)[];
+    settled: Promise<void>;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+    /** Set when a unit failed after writing without a savepoint: the batch can only roll back. */
+    failure?: unknown;
+  } | null = null;
   let depth = 0;
   let unitEffects: (() => void)[] = [];
   let unitStart = 0;
@@ -175,6 +192,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     }
     batch = null;
     try {
+      if (current.failure !== undefined) throw current.failure;
       sqlite.query("COMMIT").run();
     } catch (error) {
       try {
@@ -222,6 +240,38 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     }
     return result;
   };
+  const writeAfterChecks = <C, T>(checks: () => C, writes: (checked: C) => T): T => {
+    if (depth > 0) return transaction(() => writes(checks()));
+    if (!batch) openBatch();
+    const current = batch!;
+    unitStart = stream.current;
+    unitEffects = [];
+    depth++;
+    let result: T;
+    try {
+      let checked: C;
+      try {
+        checked = checks();
+      } catch (error) {
+        // Refused before writing: the batch is as it was.
+        unitEffects = [];
+        stream.rewind(unitStart);
+        throw error;
+      }
+      try {
+        result = writes(checked);
+      } catch (error) {
+        unitEffects = [];
+        current.failure ??= error;
+        throw error;
+      }
+    } finally {
+      depth--;
+    }
+    current.effects.push(...unitEffects);
+    unitEffects = [];
+    return result;
+  };
   return {
     sqlite,
     db,
@@ -250,6 +300,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     pushActions,
     pushers,
     transaction,
+    writeAfterChecks,
     afterCommit: (effect) => {
       if (depth > 0) unitEffects.push(effect);
       else if (batch) batch.effects.push(effect);

@@ -87,4 +87,92 @@ describe("group commit", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  describe("writeAfterChecks", () => {
+    const user = (userId: string) => ({ userId, passwordHash: null, createdTs: 1 });
+
+    test("a refusal in the checks leaves the turn's other writes to commit", async () => {
+      const store = openStore(":memory:");
+      store.transaction(() => store.users.insert(user("@before:x")));
+      expect(() =>
+        store.writeAfterChecks(
+          () => {
+            throw new Error("refused");
+          },
+          () => store.users.insert(user("@never:x")),
+        ),
+      ).toThrow("refused");
+      const seen: string[] = [];
+      const result = store.writeAfterChecks(
+        () => "checked",
+        (checked) => {
+          store.users.insert(user("@after:x"));
+          store.afterCommit(() => seen.push("committed"));
+          return `${checked} and written`;
+        },
+      );
+      expect(result).toBe("checked and written");
+      expect(seen).toEqual([]);
+      await store.settled();
+      expect(seen).toEqual(["committed"]);
+      expect(store.users.get("@before:x")).toBeDefined();
+      expect(store.users.get("@after:x")).toBeDefined();
+      expect(store.users.get("@never:x")).toBeUndefined();
+      store.close();
+    });
+
+    test("a failure after writing fails the whole group commit, and the next turn writes again", async () => {
+      const store = openStore(":memory:");
+      const seen: string[] = [];
+      store.transaction(() => {
+        store.users.insert(user("@earlier:x"));
+        store.afterCommit(() => seen.push("earlier"));
+      });
+      const startPosition = store.stream.current;
+      const failed = store.settled();
+      expect(() =>
+        store.writeAfterChecks(
+          () => undefined,
+          () => {
+            store.stream.next();
+            store.users.insert(user("@half:x"));
+            throw new Error("disk gone");
+          },
+        ),
+      ).toThrow("disk gone");
+      // The request that wrote before it in the same turn is not acknowledged.
+      await expect(failed).rejects.toThrow("disk gone");
+      expect(seen).toEqual([]);
+      expect(store.users.get("@earlier:x")).toBeUndefined();
+      expect(store.users.get("@half:x")).toBeUndefined();
+      expect(store.stream.current).toBe(startPosition);
+      store.writeAfterChecks(
+        () => undefined,
+        () => store.users.insert(user("@next:x")),
+      );
+      await store.settled();
+      expect(store.users.get("@next:x")).toBeDefined();
+      store.close();
+    });
+
+    test("nested in a transaction, a failure after writing rolls back that unit alone", async () => {
+      const store = openStore(":memory:");
+      store.transaction(() => {
+        store.users.insert(user("@outer:x"));
+        expect(() =>
+          store.writeAfterChecks(
+            () => undefined,
+            () => {
+              store.users.insert(user("@inner:x"));
+              throw new Error("inner failure");
+            },
+          ),
+        ).toThrow("inner failure");
+      });
+      await store.settled();
+      expect(store.users.get("@outer:x")).toBeDefined();
+      expect(store.users.get("@inner:x")).toBeUndefined();
+      store.close();
+    });
+  });
 });
