@@ -478,6 +478,38 @@ describe("room entries", () => {
     expect(renamed.rooms[roomId].heroes).toEqual([{ user_id: bob.user_id, displayname: bob.user_id.slice(1).split(":")[0] }]);
   });
 
+  test("events come as /sync serves them: without room_id, with transaction_id for the sender's device and bundled edits", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const roomId = await createRoom(server, alice, { name: "Format", preset: "public_chat" });
+    await joinRoom(server, bob, roomId);
+    const original = await sendMessage(server, alice, roomId, "typo");
+    await sendMessage(server, alice, roomId, {
+      msgtype: "m.text",
+      body: "* fixed",
+      "m.new_content": { msgtype: "m.text", body: "fixed" },
+      "m.relates_to": { rel_type: "m.replace", event_id: original },
+    });
+    const body = { conn_id: "main", lists: { all: list([0, 9], { timeline_limit: 5, required_state: [["m.room.name", ""]] }) } };
+    for (const user of [alice, bob]) {
+      const room = (await sliding(server, user, body)).rooms[roomId];
+      for (const event of [...room.timeline, ...room.required_state]) {
+        expect(event.room_id).toBeUndefined();
+        expect(event.event_id).toStartWith("$");
+        expect(event.unsigned.age).toBeNumber();
+      }
+      const edited = room.timeline.find((event: any) => event.event_id === original);
+      expect(edited.unsigned["m.relations"]["m.replace"].event_id).toBeString();
+      // The same event as /sync gives the same reader.
+      const synced = (await server.request("GET", `${CLIENT}/sync?filter=${encodeURIComponent(JSON.stringify({ room: { timeline: { limit: 5 } } }))}`, { token: user.access_token })).body;
+      const viaSync = synced.rooms.join[roomId].timeline.events.find((event: any) => event.event_id === original);
+      const withoutAges = (value: unknown) => JSON.parse(JSON.stringify(value, (key, v) => (key === "age" ? undefined : v)));
+      expect(withoutAges(edited)).toEqual(withoutAges(viaSync));
+      // Only the sender's own device sees its transaction id.
+      expect(edited.unsigned.transaction_id === undefined).toBe(user === bob);
+    }
+  });
+
   test("the room name follows the spec's algorithm when there is no m.room.name", async () => {
     const alice = await newUser("alice");
     const users = [await newUser("b"), await newUser("c"), await newUser("d")];

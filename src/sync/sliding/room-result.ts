@@ -3,7 +3,8 @@
 // what changed since the connection last dealt with it. The timeline and unread
 // counts come from the /sync code (sync/rooms.ts), so both APIs agree.
 import type { Homeserver } from "../../homeserver";
-import { toClientEvent, type Viewer } from "../../rooms/client-format";
+import { toClientEventsWithRelations } from "../../rooms/aggregations";
+import { toSyncEvent, type Viewer } from "../../rooms/client-format";
 import { loadEvent, type StoredEvent } from "../../rooms/room-state";
 import type { StateEntry } from "../../store/state";
 import { unreadNotifications } from "../../push/counts";
@@ -48,7 +49,7 @@ export function buildRoomResult(hs: Homeserver, entry: RoomEntry, config: RoomCo
  */
 function departureResult(hs: Homeserver, entry: RoomEntry, previous: RoomSent | undefined, ctx: RoomContext): RoomBuild {
   if (previous && previous.membership === entry.membership) return { result: null, sent: previous };
-  const memberEvent = toClientEvent(hs, loadEvent(hs, entry.memberEventId)!, ctx.viewer);
+  const memberEvent = toSyncEvent(hs, loadEvent(hs, entry.memberEventId)!, ctx.viewer);
   return {
     result: { initial: true, membership: entry.membership, bump_stamp: entry.stamp, timeline: [memberEvent], num_live: 0, required_state: [memberEvent] },
     sent: { pos: ctx.now, membership: entry.membership, timelineLimit: 0, stateSignature: "", fields: {}, lazyMembers: new Set() },
@@ -110,7 +111,9 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
     timelineEvents = timeline.events;
     // Events after the point the client had synced to are live ("num_live").
     const liveFrom = previous?.pos ?? ctx.since ?? Number.MAX_SAFE_INTEGER;
-    result.timeline = timelineEvents.map((event) => toClientEvent(hs, event, ctx.viewer));
+    // Without room_id, as /sync serves them (Synapse: format_event_for_client_v2_without_room_id),
+    // so one object per event serves every woken connection; with bundled aggregations.
+    result.timeline = toClientEventsWithRelations(hs, timelineEvents, ctx.viewer, { untilPos: to, joinedSince: window.joined || window.departure?.wasJoined === true }, true, "sync");
     result.prev_batch = timeline.prevBatch;
     result.num_live = timelineEvents.filter((event) => event.row.streamPos > liveFrom).length;
     if (timeline.limited) {
@@ -151,7 +154,7 @@ function roomResult(hs: Homeserver, entry: RoomEntry, config: RoomConfig, previo
     }
   }
   if (state.size > 0 || fullState) {
-    result.required_state = [...state].map((id) => loadEvent(hs, id)).filter((event) => event !== undefined).map((event) => toClientEvent(hs, event, ctx.viewer));
+    result.required_state = [...state].map((id) => loadEvent(hs, id)).filter((event) => event !== undefined).map((event) => toSyncEvent(hs, event, ctx.viewer));
   }
 
   // Name, avatar, heroes and member counts come from state: with no state change they stand.
