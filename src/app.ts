@@ -11,7 +11,7 @@ import { roomsApi } from "./api/client/rooms";
 import { directoryApi } from "./api/client/directory";
 import { profileApi } from "./api/client/profile";
 import { syncApi } from "./api/client/sync";
-import { slidingSyncApi } from "./api/client/sliding-sync";
+import { SLIDING_SYNC_PATH, slidingSyncApi } from "./api/client/sliding-sync";
 import { userDataApi } from "./api/client/user-data";
 import { crossSigningApi, keysApi } from "./api/client/keys";
 import { backupApi } from "./api/client/backup";
@@ -70,7 +70,9 @@ export function buildApp(hs: Homeserver) {
       }
     })
     // Uploads stream their body to disk themselves (api/client/media.ts); every other body is JSON.
-    .onParse({ as: "global" }, ({ request, path }) => (takesRawBody(path) ? RAW_BODY : parseJsonObjectBody(request, hs.config.max_request_body_bytes)))
+    .onParse({ as: "global" }, ({ request, path }) =>
+      takesRawBody(path) ? RAW_BODY : parseJsonObjectBody(request, hs.config.max_request_body_bytes, { reuse: path === SLIDING_SYNC_PATH }),
+    )
     .use(errorHandler(hs, () => routes))
     .use(discoveryApi(hs))
     .use(serverKeysApi(hs))

@@ -6,15 +6,21 @@ import { MatrixError } from "./errors";
 export const tooLarge = (limit: number) =>
   new MatrixError(413, "M_TOO_LARGE", `Request body is larger than the limit of ${limit} bytes`);
 
-// The text each parsed body came from, for handlers that reuse work done for an identical body.
-const bodyTexts = new WeakMap<object, string>();
+// Bodies that clients send unchanged again and again (a sliding sync room list
+// long-polls with the same body each time): with `reuse`, each distinct text is
+// parsed once and the same frozen object handed out for it again, so that
+// handlers can also keep what they derived from it (by object identity).
+const reusedBodies = new Map<string, Record<string, unknown>>();
+const REUSED_BODIES = 1_000;
+const REUSED_BODY_MAX_CHARS = 16_384;
 
-/** The JSON text `body` was parsed from (undefined for bodies not parsed by parseJsonObjectBody). */
-export function bodyTextOf(body: object): string | undefined {
-  return bodyTexts.get(body);
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const member of Object.values(value)) deepFreeze(member);
 }
 
-export async function parseJsonObjectBody(request: Request, limitBytes: number): Promise<Record<string, unknown>> {
+export async function parseJsonObjectBody(request: Request, limitBytes: number, options: { reuse?: boolean } = {}): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limitBytes) throw tooLarge(limitBytes);
   const bytes = new Uint8Array(await request.arrayBuffer());
@@ -24,6 +30,10 @@ export async function parseJsonObjectBody(request: Request, limitBytes: number):
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    if (options.reuse) {
+      const known = reusedBodies.get(text);
+      if (known) return known;
+    }
     parsed = JSON.parse(text);
   } catch {
     throw new MatrixError(400, "M_NOT_JSON", "Content not JSON.");
@@ -31,6 +41,10 @@ export async function parseJsonObjectBody(request: Request, limitBytes: number):
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new MatrixError(400, "M_BAD_JSON", "Content must be a JSON object.");
   }
-  bodyTexts.set(parsed, text);
+  if (options.reuse && text.length <= REUSED_BODY_MAX_CHARS) {
+    deepFreeze(parsed);
+    if (reusedBodies.size >= REUSED_BODIES) reusedBodies.clear();
+    reusedBodies.set(text, parsed as Record<string, unknown>);
+  }
   return parsed as Record<string, unknown>;
 }

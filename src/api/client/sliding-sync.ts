@@ -3,12 +3,13 @@
 import { Elysia, t } from "elysia";
 import type { Homeserver } from "../../homeserver";
 import { authenticated } from "../../http/auth";
-import { bodyTextOf } from "../../http/body";
 import { setPresence } from "../../sync/presence";
 import { slidingSync } from "../../sync/sliding/build";
 import { parseSlidingRequest } from "../../sync/sliding/request";
 
 export const SLIDING_SYNC_PREFIX = "/_matrix/client/unstable/org.matrix.simplified_msc3575";
+/** Its body is parsed once per distinct text (parseJsonObjectBody `reuse`): a room list long-polls with the same one. */
+export const SLIDING_SYNC_PATH = `${SLIDING_SYNC_PREFIX}/sync`;
 
 export function slidingSyncApi(hs: Homeserver) {
   return new Elysia({ name: "api.sliding-sync", seed: hs.instanceId, prefix: SLIDING_SYNC_PREFIX })
@@ -16,7 +17,7 @@ export function slidingSyncApi(hs: Homeserver) {
     .post(
       "/sync",
       ({ body, query, requester, request }) => {
-        const sliding = parseSlidingRequest(body, query, requester.userId, bodyTextOf(body));
+        const sliding = parseSlidingRequest(body, query, requester.userId);
         // set_presence as in GET /sync: omitted means online, "offline" means "do not mark me online".
         const presence = sliding.setPresence ?? "online";
         if (presence !== "offline") setPresence(hs, requester.userId, presence, undefined, true);

@@ -37,9 +37,13 @@ export interface Snapshot {
 }
 
 interface Connection {
+  key: string;
+  deviceKey: string;
   snapshots: Snapshot[];
   /** Rooms its newest snapshot tracks (snapshots share most of their entries). */
   rooms: number;
+  /** When it was last used, in the store's own count: the least recently used go first. */
+  lastUsed: number;
 }
 
 const MAX_CONNECTIONS_PER_DEVICE = 10;
@@ -49,11 +53,16 @@ const MAX_SNAPSHOTS = 3;
 const MAX_TRACKED_ROOMS = 1_000_000;
 
 export class ConnectionStore {
-  /** By "user\0device\0conn_id", least recently used first (Map keeps insertion order). */
+  /** By "user\0device\0conn_id". */
   private readonly connections = new Map<string, Connection>();
-  private readonly perDevice = new Map<string, Set<string>>();
+  /** Each device's connections, by "user\0device". */
+  private readonly perDevice = new Map<string, Set<Connection>>();
   private nextSeq = 1;
   private trackedRooms = 0;
+  // Use is counted rather than kept in order: moving an entry to the end of a
+  // Map on every request cost more than the rest of a quiet long-poll, and the
+  // least recently used need only be found past a bound.
+  private uses = 0;
 
   constructor(private readonly maxTrackedRooms = MAX_TRACKED_ROOMS) {}
 
@@ -71,14 +80,15 @@ export class ConnectionStore {
       throw new MatrixError(400, "M_UNKNOWN_POS", "Unknown position; start the connection again without pos");
     }
     // The client has the snapshot it names: older ones are no longer needed.
-    connection.snapshots = connection.snapshots.filter((s) => s.seq >= seq);
-    this.touch(key, connection);
+    if (connection.snapshots[0] !== snapshot) connection.snapshots = connection.snapshots.filter((s) => s.seq >= seq);
+    connection.lastUsed = ++this.uses;
     return snapshot;
   }
 
   /** A request without `pos` starts the connection afresh (MSC4186: initial sync). */
   reset(userId: string, deviceId: string, connId: string): void {
-    this.drop(ConnectionStore.key(userId, deviceId, connId));
+    const connection = this.connections.get(ConnectionStore.key(userId, deviceId, connId));
+    if (connection) this.drop(connection);
   }
 
   /** Records a new snapshot for the connection and returns it with its seq. */
@@ -86,19 +96,16 @@ export class ConnectionStore {
     const key = ConnectionStore.key(userId, deviceId, connId);
     const saved = { ...snapshot, seq: this.nextSeq++ };
     let connection = this.connections.get(key);
-    if (!connection) {
-      connection = { snapshots: [], rooms: 0 };
-      this.admit(userId, deviceId, key);
-    }
+    if (!connection) connection = this.admit(`${userId}\u0000${deviceId}`, key);
     connection.snapshots.push(saved);
     if (connection.snapshots.length > MAX_SNAPSHOTS) connection.snapshots.shift();
     this.trackedRooms += saved.rooms.size - connection.rooms;
     connection.rooms = saved.rooms.size;
-    this.touch(key, connection);
+    connection.lastUsed = ++this.uses;
     // Over the memory bound: the least recently used connections go (never this one).
     while (this.trackedRooms > this.maxTrackedRooms) {
-      const oldest = this.connections.keys().next().value!;
-      if (oldest === key) break;
+      const oldest = leastRecentlyUsed(this.connections.values(), connection);
+      if (!oldest) break;
       this.drop(oldest);
     }
     return saved;
@@ -108,40 +115,33 @@ export class ConnectionStore {
     return this.connections.size;
   }
 
-  /** Marks the connection as the most recently used, in the server's order and its device's. */
-  private touch(key: string, connection: Connection): void {
-    this.connections.delete(key);
+  /** A new connection: the device's least recently used go beyond its share, the server's beyond the total. */
+  private admit(deviceKey: string, key: string): Connection {
+    const connection: Connection = { key, deviceKey, snapshots: [], rooms: 0, lastUsed: ++this.uses };
+    let ofDevice = this.perDevice.get(deviceKey);
+    if (!ofDevice) this.perDevice.set(deviceKey, (ofDevice = new Set()));
+    while (ofDevice.size >= MAX_CONNECTIONS_PER_DEVICE) this.drop(leastRecentlyUsed(ofDevice.values())!);
+    while (this.connections.size >= MAX_CONNECTIONS) this.drop(leastRecentlyUsed(this.connections.values())!);
+    ofDevice.add(connection);
     this.connections.set(key, connection);
-    const keys = this.perDevice.get(deviceKeyOf(key));
-    if (keys) {
-      keys.delete(key);
-      keys.add(key);
-    }
+    return connection;
   }
 
-  /** Makes room for a new connection: the device's least recently used beyond its share, the server's beyond the total. */
-  private admit(userId: string, deviceId: string, key: string): void {
-    const deviceKey = `${userId}\u0000${deviceId}`;
-    let keys = this.perDevice.get(deviceKey);
-    if (!keys) this.perDevice.set(deviceKey, (keys = new Set()));
-    keys.add(key);
-    if (keys.size > MAX_CONNECTIONS_PER_DEVICE) this.drop(keys.values().next().value!);
-    while (this.connections.size >= MAX_CONNECTIONS) this.drop(this.connections.keys().next().value!);
-  }
-
-  private drop(key: string): void {
-    this.trackedRooms -= this.connections.get(key)?.rooms ?? 0;
-    this.connections.delete(key);
-    const deviceKey = deviceKeyOf(key);
-    const keys = this.perDevice.get(deviceKey);
-    keys?.delete(key);
-    if (keys?.size === 0) this.perDevice.delete(deviceKey);
+  private drop(connection: Connection): void {
+    this.trackedRooms -= connection.rooms;
+    this.connections.delete(connection.key);
+    const ofDevice = this.perDevice.get(connection.deviceKey);
+    ofDevice?.delete(connection);
+    if (ofDevice?.size === 0) this.perDevice.delete(connection.deviceKey);
   }
 }
 
-/** "user\0device" of a connection key "user\0device\0conn_id". */
-function deviceKeyOf(key: string): string {
-  return key.slice(0, key.indexOf("\u0000", key.indexOf("\u0000") + 1));
+function leastRecentlyUsed(connections: Iterable<Connection>, except?: Connection): Connection | undefined {
+  let oldest: Connection | undefined;
+  for (const connection of connections) {
+    if (connection !== except && (oldest === undefined || connection.lastUsed < oldest.lastUsed)) oldest = connection;
+  }
+  return oldest;
 }
 
 /**

@@ -215,16 +215,12 @@ function parseExtensions(value: unknown): Extensions {
 
 /**
  * Parses body and query into one request; `pos` and `timeout` may be in either
- * (MSC4186 moved them to the body). `bodyText`, the body as received, lets a
- * client that sends the same body again and again (a room list long-polls with
- * it) reuse the parsed lists and configs: they are never changed once made.
+ * (MSC4186 moved them to the body). A body object seen before (the same frozen
+ * object for the same text, see parseJsonObjectBody `reuse`: a room list
+ * long-polls with one body) gives the lists and configs derived from it for
+ * that user before: they are never changed once made.
  */
-export function parseSlidingRequest(
-  body: Json,
-  query: { pos?: string; timeout?: string; set_presence?: string },
-  userId: string,
-  bodyText?: string,
-): SlidingRequest {
+export function parseSlidingRequest(body: Json, query: { pos?: string; timeout?: string; set_presence?: string }, userId: string): SlidingRequest {
   const connId = body.conn_id ?? "";
   if (typeof connId !== "string" || connId.length > 255) throw invalidParam("conn_id must be a string of at most 255 characters");
   const pos = query.pos ?? body.pos ?? null;
@@ -236,24 +232,21 @@ export function parseSlidingRequest(
   if (setPresence !== undefined && setPresence !== "online" && setPresence !== "offline" && setPresence !== "unavailable") {
     throw invalidParam("set_presence must be online, offline or unavailable");
   }
-  let parts: BodyParts;
-  if (bodyText === undefined) parts = parseBodyParts(body, userId);
-  else {
-    const key = `${userId}\u0000${bodyText}`;
-    const known = parsedBodies.get(key);
-    if (known) parts = known;
-    else {
-      parts = parseBodyParts(body, userId);
-      if (parsedBodies.size >= MAX_PARSED_BODIES) parsedBodies.clear();
-      parsedBodies.set(key, parts);
-    }
+  let byUser = parsedBodies.get(body);
+  let parts = byUser?.get(userId);
+  if (!parts) {
+    parts = parseBodyParts(body, userId);
+    if (!byUser) parsedBodies.set(body, (byUser = new Map()));
+    if (byUser.size >= MAX_USERS_PER_BODY) byUser.clear();
+    byUser.set(userId, parts);
   }
   return { connId, pos, timeoutMs: Math.min(timeout, MAX_TIMEOUT_MS), setPresence: setPresence as string | undefined, ...parts };
 }
 
 type BodyParts = Pick<SlidingRequest, "txnId" | "lists" | "subscriptions" | "extensions" | "signature">;
-const parsedBodies = new Map<string, BodyParts>();
-const MAX_PARSED_BODIES = 10_000;
+/** By body object, then user ($ME and lazy members depend on who asks); gone with the body. */
+const parsedBodies = new WeakMap<object, Map<string, BodyParts>>();
+const MAX_USERS_PER_BODY = 10_000;
 
 function parseBodyParts(body: Json, userId: string): BodyParts {
   const lists = new Map<string, ListRequest>();
