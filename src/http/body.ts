@@ -14,6 +14,9 @@ const reusedBodies = new Map<string, Record<string, unknown>>();
 const REUSED_BODIES = 1_000;
 const REUSED_BODY_MAX_CHARS = 16_384;
 
+// One decoder for every body: decode() without `stream` keeps no state between calls.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function deepFreeze(value: unknown): void {
   if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
@@ -29,7 +32,7 @@ export async function parseJsonObjectBody(request: Request, limitBytes: number, 
   let parsed: unknown;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
     if (options.reuse) {
       const known = reusedBodies.get(text);
       if (known) return known;

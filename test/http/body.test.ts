@@ -22,6 +22,10 @@ describe("parseJsonObjectBody", () => {
     expect((await failure(parseJsonObjectBody(post("[1]"), 1000))).errcode).toBe("M_BAD_JSON");
     expect((await failure(parseJsonObjectBody(post("{nope"), 1000))).errcode).toBe("M_NOT_JSON");
     expect((await failure(parseJsonObjectBody(post(`{"a":"${"x".repeat(100)}"}`), 50))).errcode).toBe("M_TOO_LARGE");
+    // Invalid UTF-8 is not JSON, and leaves nothing behind for the next body.
+    const invalid = new Request("http://127.0.0.1/x", { method: "POST", body: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe]) });
+    expect((await failure(parseJsonObjectBody(invalid, 1000))).errcode).toBe("M_NOT_JSON");
+    expect(await parseJsonObjectBody(post('{"é":"ü"}'), 1000)).toEqual({ é: "ü" });
   });
 
   test("without reuse, each request gets an object of its own", async () => {
