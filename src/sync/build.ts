@@ -167,9 +167,7 @@ export function buildSync(hs: Homeserver, requester: Requester, request: SyncReq
   const toDevice = store.toDevice.pending(userId, requester.deviceId, now, TO_DEVICE_LIMIT);
   if (toDevice.length > 0) toDeviceCursor = toDevice.at(-1)!.streamPos;
 
-  const presence = presenceEvents(hs, userId, initial ? 0 : since!.pos, now).filter((event) =>
-    typeIncluded(request.filter.presence, (event as { type: string }).type),
-  );
+  const presence = presenceEvents(hs, userId, initial ? 0 : since!.pos, now, request.filter.presence);
 
   const response = {
     next_batch: formatSyncToken({ pos: now, typing: typingSerial, toDevice: toDeviceCursor }),

@@ -4,6 +4,7 @@
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden, notFound } from "../http/errors";
 import { usersSharingARoom } from "../rooms/room-state";
+import { typeIncluded, type EventFilter } from "./filter";
 
 export const PRESENCE_STATES = new Set(["online", "unavailable", "offline"]);
 /** A user active within this long counts as currently_active (Synapse uses 60 s too). */
@@ -28,7 +29,19 @@ export function setPresence(hs: Homeserver, userId: string, state: string, statu
     hs.store.presence.put({ userId, state, statusMsg: message, lastActiveTs: now, streamPos });
     return streamPos;
   });
-  hs.notifier.notify(usersSharingARoom(hs, userId), pos);
+  // Everyone sharing a room hears of it, room by room (a user in several rooms with
+  // them is woken once per room, which costs less than collecting them in a set).
+  hs.notifier.notify([userId], pos);
+  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) hs.notifier.notify(hs.store.state.joinedMembers(roomId), pos);
+}
+
+/** Whether `other` is `userId` or is joined to a room `userId` is joined to. */
+function sharesARoom(hs: Homeserver, userId: string, other: string): boolean {
+  if (other === userId) return true;
+  for (const { roomId } of hs.store.state.roomsWithMembership(other, ["join"])) {
+    if (hs.store.state.joinedMembers(roomId).has(userId)) return true;
+  }
+  return false;
 }
 
 export function presenceContent(row: { state: string; statusMsg: string | null; lastActiveTs: number }) {
@@ -50,11 +63,15 @@ export function getPresence(hs: Homeserver, requesterId: string, userId: string)
   return { ...rest, currently_active };
 }
 
-/** m.presence events for /sync: changes in (from, to] of users sharing a room with the syncing user. */
-export function presenceEvents(hs: Homeserver, userId: string, from: number, to: number): unknown[] {
-  if (!hs.config.presence_enabled) return [];
+/**
+ * m.presence events for /sync: changes in (from, to] of users sharing a room with
+ * the syncing user; none when the filter leaves m.presence out. Each change is
+ * checked on its own: a window holds a few, while the users sharing a room with
+ * someone in a big room are thousands.
+ */
+export function presenceEvents(hs: Homeserver, userId: string, from: number, to: number, filter?: EventFilter): unknown[] {
+  if (!hs.config.presence_enabled || !typeIncluded(filter, "m.presence")) return [];
   const rows = hs.store.presence.changed(from, to);
   if (rows.length === 0) return [];
-  const visible = usersSharingARoom(hs, userId);
-  return rows.filter((row) => visible.has(row.userId)).map((row) => ({ type: "m.presence", sender: row.userId, content: presenceContent(row) }));
+  return rows.filter((row) => sharesARoom(hs, userId, row.userId)).map((row) => ({ type: "m.presence", sender: row.userId, content: presenceContent(row) }));
 }

@@ -106,6 +106,43 @@ describe("long-poll wakes", () => {
     expect(body.rooms.join[roomId].timeline.events).toEqual([]);
   });
 
+  test("a presence change wakes a long-poll whose filter wants presence, and not one whose filter leaves it out", async () => {
+    const alice = await newUser("alice");
+    const bob = await newUser("bob");
+    const carol = await newUser("carol");
+    const roomId = await publicRoom(alice, [bob, carol]);
+    // Carol first: her first sync's presence would otherwise wake Bob's long-poll.
+    const carolSince = await settledToken(carol);
+    const bobSince = await settledToken(bob);
+    const noPresence = { presence: { types: [] } };
+    const wantsPresence = timedSync(bob, bobSince, 5000);
+    const leavesItOut = timedSync(carol, carolSince, 1500, noPresence);
+    await sleep(100);
+    const set = await server.request("PUT", `${CLIENT}/presence/${encodeURIComponent(alice.user_id)}/status`, {
+      token: alice.access_token,
+      body: { presence: "unavailable", status_msg: "away" },
+    });
+    expect(set.status).toBe(200);
+    const woken = await wantsPresence;
+    expect(woken.elapsed).toBeLessThan(1000);
+    expect(woken.body.presence.events.find((event: any) => event.sender === alice.user_id)?.content.presence).toBe("unavailable");
+    // Carol's long-poll sleeps through it, to its timeout, and answers empty...
+    const slept = await leavesItOut;
+    expect(slept.elapsed).toBeGreaterThanOrEqual(1400);
+    expect(slept.body.presence.events).toEqual([]);
+    expect(slept.body.rooms.join[roomId]).toBeUndefined();
+    // ...and a message after a presence change still wakes it at once.
+    const waiting = timedSync(carol, slept.body.next_batch, 5000, noPresence);
+    await sleep(100);
+    await server.request("PUT", `${CLIENT}/presence/${encodeURIComponent(alice.user_id)}/status`, { token: alice.access_token, body: { presence: "online" } });
+    await sleep(100);
+    const eventId = await sendMessage(server, alice, roomId, "after presence");
+    const { body, elapsed } = await waiting;
+    expect(elapsed).toBeLessThan(2000);
+    expect(ids(body.rooms.join[roomId].timeline.events)).toEqual([eventId]);
+    expect(body.presence.events).toEqual([]);
+  });
+
   test("a to-device message wakes the target device", async () => {
     const alice = await newUser("alice");
     const bob = await newUser("bob");
