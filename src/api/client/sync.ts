@@ -8,6 +8,7 @@ import { queryParameters } from "../../http/query";
 import { requireOwnAccount } from "../../sync/account-data";
 import { buildSync, type SyncRequest } from "../../sync/build";
 import { getFilter, resolveSyncFilter, typeIncluded, uploadFilter } from "../../sync/filter";
+import { buildTurn } from "../../sync/build-turns";
 import { waitForChange } from "../../sync/notifier";
 import { parseSyncToken } from "../../sync/token";
 import { getPresence, setPresence } from "../../sync/presence";
@@ -28,10 +29,19 @@ async function syncWithTimeout(hs: Homeserver, requester: Requester, request: Sy
   // the minute changes their presence and wakes everyone sharing a room with them.
   const presenceWanted = typeIncluded(request.filter.presence, "m.presence");
   let typing = hs.typing.serial;
+  // A request with nothing new since its token is answered without visiting any
+  // room (buildSync): it waits for no build turn. A client answered in one turn
+  // comes back in the next with such a request, and counting those would hold
+  // back the members the commit woke.
+  const since = request.since;
+  let turn = since && hs.notifier.nothingSince(userId, since.pos, since.typing) ? undefined : buildTurn();
+  if (turn) await turn;
   let result = buildSync(hs, requester, request);
   while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
     const position = await waitForChange(hs.notifier, userId, deadline - Date.now(), signal);
     if (!presenceWanted && position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing)) continue;
+    turn = buildTurn();
+    if (turn) await turn;
     typing = hs.typing.serial;
     result = buildSync(hs, requester, request);
   }
