@@ -6,15 +6,20 @@ import { BuildTurns } from "../../src/sync/build-turns";
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A build that waits for its turn, then records its name. */
+function builder<T>(turns: BuildTurns, ran: T[]) {
+  return async (name: T) => {
+    const turn = turns.next();
+    if (turn) await turn;
+    ran.push(name);
+  };
+}
+
 describe("build turns", () => {
   test("the first N of a turn build at once; the rest wait for later turns, N per turn, in order", async () => {
     const turns = new BuildTurns(3);
     const ran: string[] = [];
-    const build = async (name: string) => {
-      const turn = turns.next();
-      if (turn) await turn;
-      ran.push(name);
-    };
+    const build = builder(turns, ran);
     const all = ["a", "b", "c", "d", "e", "f", "g"].map(build);
     // a, b and c were allowed synchronously; their pushes ran in the microtasks of this turn.
     await Promise.resolve();
@@ -47,11 +52,7 @@ describe("build turns", () => {
   test("a request arriving while others wait queues behind them", async () => {
     const turns = new BuildTurns(1);
     const order: number[] = [];
-    const build = async (n: number) => {
-      const turn = turns.next();
-      if (turn) await turn;
-      order.push(n);
-    };
+    const build = builder(turns, order);
     const first = [build(1), build(2), build(3)];
     await nextTurn();
     // 2 ran in this turn; 4 arrives now, behind 3.
