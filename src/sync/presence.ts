@@ -35,6 +35,16 @@ export function setPresence(hs: Homeserver, userId: string, state: string, statu
   for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) hs.notifier.notify(hs.store.state.joinedMembers(roomId), pos);
 }
 
+/**
+ * A long-poll woken at `position` by a presence change, with nothing else for
+ * the user since: sliding sync, and /sync with a filter without m.presence, go
+ * back to waiting instead of building again. Every member's first sync of the
+ * minute changes their presence and wakes everyone sharing a room with them.
+ */
+export function presenceOnlyWake(hs: Homeserver, userId: string, position: number, typing: number): boolean {
+  return position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing);
+}
+
 /** Whether `other` is `userId` or is joined to a room `userId` is joined to. */
 function sharesARoom(hs: Homeserver, userId: string, other: string): boolean {
   if (other === userId) return true;

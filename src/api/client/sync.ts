@@ -11,7 +11,7 @@ import { getFilter, resolveSyncFilter, typeIncluded, uploadFilter } from "../../
 import { buildTurn } from "../../sync/build-turns";
 import { waitForChange } from "../../sync/notifier";
 import { parseSyncToken } from "../../sync/token";
-import { getPresence, setPresence } from "../../sync/presence";
+import { getPresence, presenceOnlyWake, setPresence } from "../../sync/presence";
 
 /** Below the server's idle timeout (255 s), so a long-poll always answers before the connection is closed. */
 const MAX_TIMEOUT_MS = 180_000;
@@ -25,8 +25,7 @@ async function syncWithTimeout(hs: Homeserver, requester: Requester, request: Sy
   const deadline = Date.now() + timeoutMs;
   const { userId } = requester;
   // A filter without m.presence (bots and benchmarks often leave it out) needs no
-  // rebuild when the only news is a presence change: every member's first sync of
-  // the minute changes their presence and wakes everyone sharing a room with them.
+  // rebuild when the only news is a presence change.
   const presenceWanted = typeIncluded(request.filter.presence, "m.presence");
   let typing = hs.typing.serial;
   // A request with nothing new since its token is answered without visiting any
@@ -39,7 +38,7 @@ async function syncWithTimeout(hs: Homeserver, requester: Requester, request: Sy
   let result = buildSync(hs, requester, request);
   while (result.empty && request.since !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
     const position = await waitForChange(hs.notifier, userId, deadline - Date.now(), signal);
-    if (!presenceWanted && position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing)) continue;
+    if (!presenceWanted && presenceOnlyWake(hs, userId, position, typing)) continue;
     turn = buildTurn();
     if (turn) await turn;
     typing = hs.typing.serial;

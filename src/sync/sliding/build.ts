@@ -6,6 +6,7 @@ import type { Requester } from "../../accounts/credentials";
 import type { Homeserver } from "../../homeserver";
 import { loadEvent } from "../../rooms/room-state";
 import { waitForChange } from "../notifier";
+import { presenceOnlyWake } from "../presence";
 import { bumpStamp } from "./bump-stamp";
 import { formatPos, slidingConnections, type RoomSent, type Snapshot } from "./connection";
 import { accountDataExtension, e2eeExtension, receiptsExtension, scopedRooms, toDeviceExtension, typingExtension, type ResponseRooms } from "./extensions";
@@ -196,11 +197,8 @@ export async function slidingSync(hs: Homeserver, requester: Requester, request:
   let result = buildSlidingSync(hs, requester, request, base);
   while (result.empty && base !== null && Date.now() < deadline && !signal.aborted && !hs.notifier.closing) {
     const position = await waitForChange(hs.notifier, userId, deadline - Date.now(), signal);
-    // Sliding sync carries no presence: a wake by a presence change (the newest
-    // position is presence's and nothing else concerned the user since) needs no
-    // rebuild. Every sync marks its user online now and then, and each such
-    // change wakes everyone sharing a room with them.
-    if (position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing)) continue;
+    // Sliding sync carries no presence: a wake by a presence change alone needs no rebuild.
+    if (presenceOnlyWake(hs, userId, position, typing)) continue;
     typing = hs.typing.serial;
     result = buildSlidingSync(hs, requester, request, base);
   }

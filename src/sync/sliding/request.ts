@@ -232,13 +232,16 @@ export function parseSlidingRequest(body: Json, query: { pos?: string; timeout?:
   if (setPresence !== undefined && setPresence !== "online" && setPresence !== "offline" && setPresence !== "unavailable") {
     throw invalidParam("set_presence must be online, offline or unavailable");
   }
+  // Only a reused body (frozen) comes again; any other is parsed for this request alone.
   let byUser = parsedBodies.get(body);
   let parts = byUser?.get(userId);
   if (!parts) {
     parts = parseBodyParts(body, userId);
-    if (!byUser) parsedBodies.set(body, (byUser = new Map()));
-    if (byUser.size >= MAX_USERS_PER_BODY) byUser.clear();
-    byUser.set(userId, parts);
+    if (Object.isFrozen(body)) {
+      if (!byUser) parsedBodies.set(body, (byUser = new Map()));
+      if (byUser.size >= MAX_USERS_PER_BODY) byUser.clear();
+      byUser.set(userId, parts);
+    }
   }
   return { connId, pos, timeoutMs: Math.min(timeout, MAX_TIMEOUT_MS), setPresence: setPresence as string | undefined, ...parts };
 }
