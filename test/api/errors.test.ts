@@ -402,6 +402,68 @@ describe("no 500s for bad input", () => {
   });
 });
 
+describe("strange event content beside ordinary sends", () => {
+  // An append writes without a savepoint of its own once its checks pass
+  // (store.writeAfterChecks), so a failure in its writes would fail every
+  // request of the same group commit. Content of every odd shape, sent at the
+  // same moment as ordinary messages into a room whose members have push rules
+  // of their own, must leave the ordinary sends answered and stored.
+  const strange: Record<string, unknown>[] = [
+    { msgtype: "m.text", body: 42 },
+    { msgtype: "m.text", body: { nested: ["x"] } },
+    { msgtype: 7, body: null },
+    { body: "x".repeat(60_000) },
+    { msgtype: "m.text", body: "@room ping", "m.mentions": "everyone" },
+    { msgtype: "m.text", body: "hi", "m.mentions": { user_ids: "not a list", room: "yes" } },
+    { msgtype: "m.text", body: "edit", "m.relates_to": { rel_type: "m.replace", event_id: 5 } },
+    { msgtype: "m.text", body: "thread", "m.relates_to": { rel_type: "m.thread", event_id: "$nope", is_falling_back: "x" } },
+    { msgtype: "m.text", body: "ref", "m.relates_to": "x" },
+    { msgtype: "m.text", body: "float", value: 1.5 },
+    { msgtype: "m.text", body: "big", value: 2 ** 60 },
+    { msgtype: "m.text", body: "deep", a: { b: { c: { d: { e: { f: { g: { h: [1, [2, [3]]] } } } } } } } },
+    { msgtype: "m.text", body: "Alice\u0000 \ud800 and * [x] (y) $ ^ alice" },
+    { url: 5, msgtype: "m.image", body: "img" },
+  ];
+
+  test("never fail the ordinary sends of the same moment, and nothing half-stored is left", async () => {
+    const bob = await server.register("strange-bob");
+    const room = (await server.request("POST", "/_matrix/client/v3/createRoom", { token: alice.access_token, body: { preset: "public_chat" } })).body.room_id;
+    expect((await server.request("POST", `/_matrix/client/v3/join/${encodeURIComponent(room)}`, { token: bob.access_token, body: {} })).status).toBe(200);
+    // Bob has a keyword rule and a room rule of his own, so his evaluation is not the shared one.
+    const rule = (kind: string, id: string, body: unknown) =>
+      server.request("PUT", `/_matrix/client/v3/pushrules/global/${kind}/${encodeURIComponent(id)}`, { token: bob.access_token, body });
+    expect((await rule("content", "ping", { pattern: "p*ng", actions: ["notify"] })).status).toBe(200);
+    expect((await rule("override", "odd", { conditions: [{ kind: "event_match", key: "content.body", pattern: "[x]*" }], actions: ["notify", { set_tweak: "highlight" }] })).status).toBe(200);
+
+    let n = 0;
+    const send = (content: Record<string, unknown>) =>
+      server.request("PUT", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/strange-${n++}`, { token: alice.access_token, body: content });
+    for (let round = 0; round < 3; round++) {
+      const ordinary = Array.from({ length: 5 }, (_, i) => send({ msgtype: "m.text", body: `ordinary ${round}-${i}` }));
+      const odd = strange.map(send);
+      const answers = await Promise.all([...ordinary, ...odd]);
+      const ordinaryAnswers = answers.slice(0, 5);
+      for (const answer of ordinaryAnswers) expect(answer.status).toBe(200);
+      for (const answer of answers.slice(5)) {
+        expect(answer.status).toBeLessThan(500);
+        if (answer.status !== 200) expect(answer.body.errcode).toStartWith("M_");
+      }
+      // Every event that was answered 200 is there, whole.
+      for (const answer of answers.filter((a) => a.status === 200)) {
+        const event = await server.request("GET", `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/event/${encodeURIComponent(answer.body.event_id)}`, { token: bob.access_token });
+        expect(event.status).toBe(200);
+        expect(event.body.room_id).toBe(room);
+      }
+    }
+    // The room goes on: a later message is the newest event, and Bob's unread count is a number.
+    const last = await send({ msgtype: "m.text", body: "after" });
+    expect(last.status).toBe(200);
+    const synced = (await server.request("GET", "/_matrix/client/v3/sync", { token: bob.access_token })).body;
+    expect(synced.rooms.join[room].timeline.events.at(-1).event_id).toBe(last.body.event_id);
+    expect(synced.rooms.join[room].unread_notifications.notification_count).toBeNumber();
+  });
+});
+
 describe("authentication comes before validation", () => {
   let server: TestServer;
   beforeAll(async () => {
