@@ -6,6 +6,15 @@ import { byLimitBucket, lazy, literalLimit } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
+/** The largest transaction key: 53 bits, an exact integer in JavaScript and SQLite alike. */
+export const MAX_TRANSACTION_KEY = Number.MAX_SAFE_INTEGER;
+
+/** A transaction's key (53 bits) and check (64 bits, signed), from one SHA-256 of the tuple. */
+export function transactionHash(userId: string, deviceId: string, scope: string, txnId: string): { key: number; check: bigint } {
+  const digest = new Bun.CryptoHasher("sha256").update(`${userId}\u0000${deviceId}\u0000${scope}\u0000${txnId}`).digest() as Buffer;
+  return { key: digest.readUIntBE(0, 6) * 32 + (digest[6]! >> 3), check: digest.readBigInt64BE(8) };
+}
+
 export function createEventsStore(db: Db, sqlite: Database) {
   const byId = lazy(() => db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare());
   // The three statements of every send, on SQLite directly: drizzle's placeholder
@@ -15,12 +24,25 @@ export function createEventsStore(db: Db, sqlite: Database) {
        replaces_state, redacted_by, txn_device_id, txn_id, contains_url)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
   ));
-  const txnLookup = lazy(() => sqlite.query(
+  // Transaction ids (schema/rooms.ts, transactionKeys): probe from the tuple's
+  // key for the row with its check, or the first free key.
+  const keyedTxn = lazy(() => sqlite.query(`SELECT "check" = ?2 AS same, event_id AS eventId FROM transaction_keys WHERE key = ?1`));
+  const insertKeyedTxn = lazy(() => sqlite.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, ?2, ?3)`));
+  const probe = (userId: string, deviceId: string, scope: string, txnId: string): { eventId: string } | { freeKey: number } => {
+    const { key, check } = transactionHash(userId, deviceId, scope, txnId);
+    for (let k = key; ; k = k === MAX_TRANSACTION_KEY ? 0 : k + 1) {
+      const row = keyedTxn().get(k, check) as { same: number; eventId: string } | null;
+      if (!row) return { freeKey: k };
+      if (row.same === 1) return { eventId: row.eventId };
+    }
+  };
+  // Transactions recorded before transaction_keys, read only (the table no longer grows).
+  const legacyTxnLookup = lazy(() => sqlite.query(
     `SELECT event_id AS eventId FROM event_transactions WHERE user_id = ?1 AND device_id = ?2 AND scope = ?3 AND txn_id = ?4`,
   ));
-  const insertTxn = lazy(() => sqlite.query(
-    `INSERT INTO event_transactions (user_id, device_id, scope, txn_id, event_id) VALUES (?1, ?2, ?3, ?4, ?5)`,
-  ));
+  let legacyTransactions: boolean | undefined;
+  const hasLegacyTransactions = (): boolean =>
+    (legacyTransactions ??= (sqlite.query(`SELECT EXISTS (SELECT 1 FROM event_transactions) AS some`).get() as { some: number }).some === 1);
 
   // The latest stream position of each room, kept in step with insert(), so that
   // an incremental sync can skip rooms without news without a query.
@@ -154,11 +176,17 @@ export function createEventsStore(db: Db, sqlite: Database) {
     latestOfTypes(roomId: string, types: readonly string[], afterPos: number): number | undefined {
       return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
     },
+    /** The event of an earlier request with the same transaction id (device, scope), if any ("" for one that made no event). */
     transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
-      return (txnLookup().get(userId, deviceId, scope, txnId) as { eventId: string } | null)?.eventId;
+      const found = probe(userId, deviceId, scope, txnId);
+      if ("eventId" in found) return found.eventId;
+      if (!hasLegacyTransactions()) return undefined;
+      return (legacyTxnLookup().get(userId, deviceId, scope, txnId) as { eventId: string } | null)?.eventId;
     },
     recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
-      insertTxn().run(row.userId, row.deviceId, row.scope, row.txnId, row.eventId);
+      const found = probe(row.userId, row.deviceId, row.scope, row.txnId);
+      if ("eventId" in found) return; // recorded already (the callers look first)
+      insertKeyedTxn().run(found.freeKey, transactionHash(row.userId, row.deviceId, row.scope, row.txnId).check, row.eventId);
     },
   };
 }

@@ -16,6 +16,7 @@ import search from "../../schema/migrations/0010_search.sql" with { type: "text"
 import media from "../../schema/migrations/0011_media.sql" with { type: "text" };
 import push from "../../schema/migrations/0012_push.sql" with { type: "text" };
 import pushSenderRows from "../../schema/migrations/0013_push_sender_rows.sql" with { type: "text" };
+import transactionKeys from "../../schema/migrations/0014_transaction_keys.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0011_media", sql: media },
   { name: "0012_push", sql: push },
   { name: "0013_push_sender_rows", sql: pushSenderRows },
+  { name: "0014_transaction_keys", sql: transactionKeys },
 ];
 
 export function migrate(sqlite: Database): void {
