@@ -4,11 +4,12 @@
 // the same run as the ceiling; and durability: kill -9 in the middle of a load,
 // restart, and check that every event that got a 200 is there.
 //
-//   bun run bench/send.ts [--senders 50] [--messages 100] [--warmup 100] [--skip-kill]
+//   bun run bench/send.ts [--senders 50] [--messages 100] [--warmup 300] [--skip-kill]
 //
 // The measured rounds follow `--warmup` messages per sender into each kind of
 // room (reported apart): the JIT compiles the send path for the first ten to
-// fifteen thousand requests, and a homeserver runs for much longer than that.
+// fifteen thousand requests, and a homeserver runs for much longer than that
+// (300 per sender: 30,000 sends with the default 50 senders).
 import { parseArgs } from "node:util";
 import { Client, cpuMs, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
 
@@ -17,7 +18,7 @@ const { values } = parseArgs({
   options: {
     senders: { type: "string", default: "50" },
     messages: { type: "string", default: "100" },
-    warmup: { type: "string", default: "100" },
+    warmup: { type: "string", default: "300" },
     "skip-kill": { type: "boolean", default: false },
   },
 });
