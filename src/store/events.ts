@@ -28,11 +28,11 @@ export function createEventsStore(db: Db, sqlite: Database) {
   // key for the row with its check, or the first free key.
   const keyedTxn = lazy(() => sqlite.query(`SELECT "check" = ?2 AS same, event_id AS eventId FROM transaction_keys WHERE key = ?1`));
   const insertKeyedTxn = lazy(() => sqlite.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, ?2, ?3)`));
-  const probe = (userId: string, deviceId: string, scope: string, txnId: string): { eventId: string } | { freeKey: number } => {
+  const probe = (userId: string, deviceId: string, scope: string, txnId: string): { eventId: string } | { freeKey: number; check: bigint } => {
     const { key, check } = transactionHash(userId, deviceId, scope, txnId);
     for (let k = key; ; k = k === MAX_TRANSACTION_KEY ? 0 : k + 1) {
       const row = keyedTxn().get(k, check) as { same: number; eventId: string } | null;
-      if (!row) return { freeKey: k };
+      if (!row) return { freeKey: k, check };
       if (row.same === 1) return { eventId: row.eventId };
     }
   };
@@ -186,7 +186,7 @@ export function createEventsStore(db: Db, sqlite: Database) {
     recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
       const found = probe(row.userId, row.deviceId, row.scope, row.txnId);
       if ("eventId" in found) return; // recorded already (the callers look first)
-      insertKeyedTxn().run(found.freeKey, transactionHash(row.userId, row.deviceId, row.scope, row.txnId).check, row.eventId);
+      insertKeyedTxn().run(found.freeKey, found.check, row.eventId);
     },
   };
 }
