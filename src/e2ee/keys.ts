@@ -5,7 +5,7 @@ import type { Requester } from "../accounts/credentials";
 import type { Homeserver } from "../homeserver";
 import { MatrixError } from "../http/errors";
 import { isUserId, serverNameOf } from "../rooms/ids";
-import { loadEvent, stateEventAt, usersSharingARoom } from "../rooms/room-state";
+import { loadEvent, notifyUsersSharingARoom, stateEventAt, usersSharingARoom } from "../rooms/room-state";
 import { canonicalJson } from "../util/canonical-json";
 import { crossSigningKeysFor, deviceSignatures } from "./cross-signing";
 
@@ -25,7 +25,7 @@ export interface KeysUpload {
 export function deviceListChanged(hs: Homeserver, userId: string): void {
   const pos = hs.store.stream.next();
   hs.store.keys.recordChange(userId, pos);
-  hs.store.afterCommit(() => hs.notifier.notify(usersSharingARoom(hs, userId), pos));
+  hs.store.afterCommit(() => notifyUsersSharingARoom(hs, userId, pos));
 }
 
 function splitKeyId(id: string): [string, string] {

@@ -109,6 +109,29 @@ export function currentPowerLevels(hs: Homeserver, roomId: string): PowerLevelsV
   );
 }
 
+/**
+ * Whether `other` is `userId` or is joined to a room `userId` is joined to: a
+ * look at `other`'s rooms, for one question, where usersSharingARoom gathers
+ * everyone (thousands in a big room) for many.
+ */
+export function sharesARoom(hs: Homeserver, userId: string, other: string): boolean {
+  if (other === userId) return true;
+  for (const { roomId } of hs.store.state.roomsWithMembership(other, ["join"])) {
+    if (hs.store.state.joinedMembers(roomId).has(userId)) return true;
+  }
+  return false;
+}
+
+/**
+ * Wakes everyone sharing a joined room with `userId` (themselves included) for
+ * a change at `position`, room by room: one met in several rooms is woken once
+ * per room, which costs less than gathering them all in a set first.
+ */
+export function notifyUsersSharingARoom(hs: Homeserver, userId: string, position: number): void {
+  hs.notifier.notify([userId], position);
+  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) hs.notifier.notify(hs.store.state.joinedMembers(roomId), position);
+}
+
 /** Everyone who shares a joined room with `userId` (including themselves). */
 export function usersSharingARoom(hs: Homeserver, userId: string): Set<string> {
   const users = new Set<string>([userId]);

@@ -9,7 +9,6 @@ import { roomSection, strippedState, type RoomWindow, type SyncOptions } from ".
 import { formatSyncToken, type SyncToken } from "./token";
 import { presenceEvents } from "./presence";
 import { deviceListChanges } from "../e2ee/keys";
-import { usersSharingARoom } from "../rooms/room-state";
 import { PUSH_RULES_TYPE, pushRulesContent } from "../push/ruleset";
 
 const TO_DEVICE_LIMIT = 100;

@@ -3,7 +3,7 @@
 // or through /sync's set_presence; each change takes a stream position.
 import type { Homeserver } from "../homeserver";
 import { MatrixError, forbidden, notFound } from "../http/errors";
-import { usersSharingARoom } from "../rooms/room-state";
+import { notifyUsersSharingARoom, sharesARoom } from "../rooms/room-state";
 import { typeIncluded, type EventFilter } from "./filter";
 
 export const PRESENCE_STATES = new Set(["online", "unavailable", "offline"]);
@@ -29,10 +29,7 @@ export function setPresence(hs: Homeserver, userId: string, state: string, statu
     hs.store.presence.put({ userId, state, statusMsg: message, lastActiveTs: now, streamPos });
     return streamPos;
   });
-  // Everyone sharing a room hears of it, room by room (a user in several rooms with
-  // them is woken once per room, which costs less than collecting them in a set).
-  hs.notifier.notify([userId], pos);
-  for (const { roomId } of hs.store.state.roomsWithMembership(userId, ["join"])) hs.notifier.notify(hs.store.state.joinedMembers(roomId), pos);
+  notifyUsersSharingARoom(hs, userId, pos);
 }
 
 /**
@@ -43,15 +40,6 @@ export function setPresence(hs: Homeserver, userId: string, state: string, statu
  */
 export function presenceOnlyWake(hs: Homeserver, userId: string, position: number, typing: number): boolean {
   return position > 0 && position === hs.store.presence.latestPos() && hs.notifier.nothingSince(userId, position, typing);
-}
-
-/** Whether `other` is `userId` or is joined to a room `userId` is joined to. */
-function sharesARoom(hs: Homeserver, userId: string, other: string): boolean {
-  if (other === userId) return true;
-  for (const { roomId } of hs.store.state.roomsWithMembership(other, ["join"])) {
-    if (hs.store.state.joinedMembers(roomId).has(userId)) return true;
-  }
-  return false;
 }
 
 export function presenceContent(row: { state: string; statusMsg: string | null; lastActiveTs: number }) {
@@ -66,7 +54,7 @@ export function presenceContent(row: { state: string; statusMsg: string | null; 
 
 export function getPresence(hs: Homeserver, requesterId: string, userId: string) {
   if (!hs.store.users.get(userId)) throw notFound("Unknown user");
-  if (!usersSharingARoom(hs, requesterId).has(userId)) throw forbidden("You do not share a room with this user");
+  if (!sharesARoom(hs, userId, requesterId)) throw forbidden("You do not share a room with this user");
   const row = hs.store.presence.get(userId);
   if (!row || !hs.config.presence_enabled) return { presence: "offline" };
   const { currently_active, ...rest } = presenceContent(row);
