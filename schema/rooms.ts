@@ -65,20 +65,25 @@ export const eventTransactions = sqliteTable(
 );
 
 /**
- * Transaction ids since migration 0014: (user, device, scope, txnId) -> event,
- * keyed by a 53-bit hash of the tuple with a second 64-bit hash to tell
- * collisions apart (the next free key is taken then). The rows are small and
- * their one b-tree is the rowid's: the wide primary key of event_transactions
- * (over 100 bytes, inserted at one place per sender) split its pages so often
- * that it was 46 % of the pages a send wrote. event_transactions is still read
- * for transactions recorded before.
+ * Transaction ids since migration 0015: (user, device, scope, txnId) -> event,
+ * in the order they were made. The rows are found through an index in memory
+ * (the tuple's 53-bit hash to its rows, src/store/transactions.ts), so the
+ * table's only b-tree is the rowid's and the rows of one group commit share its
+ * last page. Keyed by the hash itself (migration 0014), each send wrote a page
+ * of its own: a third of the pages a send wrote. Rows are kept for a day
+ * (Synapse keeps its transaction ids as long). event_transactions is still read
+ * for transactions recorded before migration 0014.
  */
-export const transactionKeys = sqliteTable("transaction_keys", {
-  key: integer("key").primaryKey(),
+export const transactionLog = sqliteTable("transaction_log", {
+  seq: integer("seq").primaryKey(),
+  /** The tuple's hash, 53 bits: the in-memory index's key. */
+  key: integer("key").notNull(),
   /** A second hash of the tuple (64 bits, bound as a BigInt): tells apart tuples whose keys collide. */
   check: integer("check").notNull(),
   /** The event's id; empty for send-to-device transactions, which create no event. */
   eventId: text("event_id").notNull(),
+  /** When it was recorded (ms): rows older than the retention are deleted. */
+  createdTs: integer("created_ts").notNull(),
 });
 
 export const stateHistory = sqliteTable(

@@ -61,7 +61,7 @@ type CheckedEvent = { pdu: Pdu; eventId: string; json: string; content: Record<s
 function checkNewEvent(hs: Homeserver, event: NewEvent): CheckedEvent | { earlier: StoredEvent } {
   const { store } = hs;
   if (event.txn) {
-    const earlier = store.events.transactionEvent(event.sender, event.txn.deviceId, event.txn.scope, event.txn.txnId);
+    const earlier = store.transactions.find({ userId: event.sender, ...event.txn });
     if (earlier) return { earlier: loadEvent(hs, earlier)! };
   }
   const room = store.rooms.get(event.roomId);
@@ -147,7 +147,7 @@ function storeNewEvent(hs: Homeserver, event: NewEvent, { pdu, eventId, json, co
     store.state.set(event.roomId, { type: event.type, stateKey: event.stateKey, eventId }, streamPos, membership);
   }
   store.rooms.setLastEvent(event.roomId, eventId, pdu.depth);
-  if (event.txn) store.events.recordTransaction({ userId: event.sender, ...event.txn, eventId });
+  if (event.txn) store.transactions.record({ userId: event.sender, ...event.txn }, eventId);
   if (event.type === "m.room.redaction" && event.redacts !== undefined) applyRedaction(hs, event.roomId, event.redacts, eventId);
   // Push rules for every member, in this transaction: the counts change with the event (spec: "Server behaviour").
   const notified = recordPushActions(hs, eventId, pdu, streamPos, row.replacesState);

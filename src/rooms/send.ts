@@ -68,7 +68,7 @@ function checkCanonicalAlias(hs: Homeserver, roomId: string, content: Record<str
  */
 export function redactEvent(hs: Homeserver, requester: Requester, roomId: string, targetId: string, txnId: string, reason?: string) {
   const txn = { deviceId: requester.deviceId, txnId, scope: `redact\u0000${roomId}` };
-  const earlier = hs.store.events.transactionEvent(requester.userId, txn.deviceId, txn.scope, txnId);
+  const earlier = hs.store.transactions.find({ userId: requester.userId, ...txn });
   if (earlier) return { event_id: earlier };
   const target = loadEvent(hs, targetId);
   if (target && target.row.roomId === roomId && target.row.sender !== requester.userId) {

@@ -6,44 +6,15 @@ import { byLimitBucket, lazy, literalLimit } from "./lazy";
 
 export type EventRow = typeof events.$inferSelect;
 
-/** The largest transaction key: 53 bits, an exact integer in JavaScript and SQLite alike. */
-export const MAX_TRANSACTION_KEY = Number.MAX_SAFE_INTEGER;
-
-/** A transaction's key (53 bits) and check (64 bits, signed), from one SHA-256 of the tuple. */
-export function transactionHash(userId: string, deviceId: string, scope: string, txnId: string): { key: number; check: bigint } {
-  const digest = new Bun.CryptoHasher("sha256").update(`${userId}\u0000${deviceId}\u0000${scope}\u0000${txnId}`).digest() as Buffer;
-  return { key: digest.readUIntBE(0, 6) * 32 + (digest[6]! >> 3), check: digest.readBigInt64BE(8) };
-}
-
 export function createEventsStore(db: Db, sqlite: Database) {
   const byId = lazy(() => db.select().from(events).where(eq(events.eventId, sql.placeholder("eventId"))).prepare());
-  // The three statements of every send, on SQLite directly: drizzle's placeholder
+  // The send's own statement, on SQLite directly: drizzle's placeholder
   // filling showed in profiles of the send path at about a third of their cost.
   const insertRow = lazy(() => sqlite.query(
     `INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, pdu,
        replaces_state, redacted_by, txn_device_id, txn_id, contains_url)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
   ));
-  // Transaction ids (schema/rooms.ts, transactionKeys): probe from the tuple's
-  // key for the row with its check, or the first free key.
-  const keyedTxn = lazy(() => sqlite.query(`SELECT "check" = ?2 AS same, event_id AS eventId FROM transaction_keys WHERE key = ?1`));
-  const insertKeyedTxn = lazy(() => sqlite.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, ?2, ?3)`));
-  const probe = (userId: string, deviceId: string, scope: string, txnId: string): { eventId: string } | { freeKey: number; check: bigint } => {
-    const { key, check } = transactionHash(userId, deviceId, scope, txnId);
-    for (let k = key; ; k = k === MAX_TRANSACTION_KEY ? 0 : k + 1) {
-      const row = keyedTxn().get(k, check) as { same: number; eventId: string } | null;
-      if (!row) return { freeKey: k, check };
-      if (row.same === 1) return { eventId: row.eventId };
-    }
-  };
-  // Transactions recorded before transaction_keys, read only (the table no longer grows).
-  const legacyTxnLookup = lazy(() => sqlite.query(
-    `SELECT event_id AS eventId FROM event_transactions WHERE user_id = ?1 AND device_id = ?2 AND scope = ?3 AND txn_id = ?4`,
-  ));
-  let legacyTransactions: boolean | undefined;
-  const hasLegacyTransactions = (): boolean =>
-    (legacyTransactions ??= (sqlite.query(`SELECT EXISTS (SELECT 1 FROM event_transactions) AS some`).get() as { some: number }).some === 1);
-
   // The latest stream position of each room, kept in step with insert(), so that
   // an incremental sync can skip rooms without news without a query.
   const latestByRoom = new Map<string, number>();
@@ -175,18 +146,6 @@ export function createEventsStore(db: Db, sqlite: Database) {
     /** Stream position of the newest event of a room after `afterPos` whose type is one of `types` (by the room/position index). */
     latestOfTypes(roomId: string, types: readonly string[], afterPos: number): number | undefined {
       return (latestOfTypesStmt().get({ roomId, afterPos, types: JSON.stringify(types) }) as { pos: number } | null)?.pos;
-    },
-    /** The event of an earlier request with the same transaction id (device, scope), if any ("" for one that made no event). */
-    transactionEvent(userId: string, deviceId: string, scope: string, txnId: string): string | undefined {
-      const found = probe(userId, deviceId, scope, txnId);
-      if ("eventId" in found) return found.eventId;
-      if (!hasLegacyTransactions()) return undefined;
-      return (legacyTxnLookup().get(userId, deviceId, scope, txnId) as { eventId: string } | null)?.eventId;
-    },
-    recordTransaction(row: { userId: string; deviceId: string; scope: string; txnId: string; eventId: string }): void {
-      const found = probe(row.userId, row.deviceId, row.scope, row.txnId);
-      if ("eventId" in found) return; // recorded already (the callers look first)
-      insertKeyedTxn().run(found.freeKey, found.check, row.eventId);
     },
   };
 }

@@ -4,6 +4,7 @@ import { createDevicesStore } from "./devices";
 import { createRegistrationTokensStore } from "./registration-tokens";
 import { createUsersStore } from "./users";
 import { createEventsStore } from "./events";
+import { createTransactionsStore } from "./transactions";
 import { createRoomsStore } from "./rooms";
 import { createStateStore } from "./state";
 import { StreamCounter } from "./stream";
@@ -35,6 +36,7 @@ export interface Store {
   registrationTokens: ReturnType<typeof createRegistrationTokensStore>;
   rooms: ReturnType<typeof createRoomsStore>;
   events: ReturnType<typeof createEventsStore>;
+  transactions: ReturnType<typeof createTransactionsStore>;
   state: ReturnType<typeof createStateStore>;
   stream: StreamCounter;
   filters: ReturnType<typeof createFiltersStore>;
@@ -103,6 +105,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
   }
   const state = createStateStore(db);
   const events = createEventsStore(db, sqlite);
+  const transactions = createTransactionsStore(sqlite);
   const receipts = createReceiptsStore(db);
   const accountData = createAccountDataStore(db);
   const presence = createPresenceStore(db);
@@ -280,6 +283,7 @@ export function openStore(path: string, options: { checkpointInBackground?: bool
     registrationTokens: createRegistrationTokensStore(db),
     rooms,
     events,
+    transactions,
     state,
     stream,
     filters: createFiltersStore(db),

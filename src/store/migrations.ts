@@ -17,6 +17,7 @@ import media from "../../schema/migrations/0011_media.sql" with { type: "text" }
 import push from "../../schema/migrations/0012_push.sql" with { type: "text" };
 import pushSenderRows from "../../schema/migrations/0013_push_sender_rows.sql" with { type: "text" };
 import transactionKeys from "../../schema/migrations/0014_transaction_keys.sql" with { type: "text" };
+import transactionLog from "../../schema/migrations/0015_transaction_log.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0012_push", sql: push },
   { name: "0013_push_sender_rows", sql: pushSenderRows },
   { name: "0014_transaction_keys", sql: transactionKeys },
+  { name: "0015_transaction_log", sql: transactionLog },
 ];
 
 export function migrate(sqlite: Database): void {

@@ -10,7 +10,8 @@ import { isUserId, serverNameOf } from "../rooms/ids";
  */
 export function sendToDevice(hs: Homeserver, requester: Requester, type: string, txnId: string, messages: Record<string, Record<string, unknown>>): void {
   const scope = `sendToDevice\u0000${type}`;
-  if (hs.store.events.transactionEvent(requester.userId, requester.deviceId, scope, txnId) !== undefined) return;
+  const txn = { userId: requester.userId, deviceId: requester.deviceId, scope, txnId };
+  if (hs.store.transactions.find(txn) !== undefined) return;
   const targets = new Set<string>();
   const lastPos = hs.store.transaction(() => {
     let pos = 0;
@@ -30,7 +31,7 @@ export function sendToDevice(hs: Homeserver, requester: Requester, type: string,
         }
       }
     }
-    hs.store.events.recordTransaction({ userId: requester.userId, deviceId: requester.deviceId, scope, txnId, eventId: "" });
+    hs.store.transactions.record(txn, "");
     return pos;
   });
   if (targets.size > 0) hs.notifier.notify(targets, lastPos);

@@ -1,23 +1,38 @@
 // Transaction ids (PUT /send, /redact, /sendToDevice are idempotent per device,
-// scope and txnId): rows keyed by a hash of the tuple, a second hash telling
-// colliding tuples apart, and the rows of the older table still found.
-import { describe, expect, test } from "bun:test";
+// scope and txnId): rows appended in order and found through an index in memory
+// of the tuple's hash, checked against a second hash; rolled-back rows not
+// found; rows kept a day; the rows of the older tables still found.
+import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store";
-import { transactionHash } from "../../src/store/events";
+import { MIGRATIONS } from "../../src/store/migrations";
+import { TRANSACTION_RETENTION_MS, transactionHash } from "../../src/store/transactions";
 
-const record = (store: ReturnType<typeof openStore>, txnId: string, eventId: string, scope = "send\u0000!r:x\u0000m.room.message") =>
-  store.transaction(() => store.events.recordTransaction({ userId: "@a:x", deviceId: "DEV", scope, txnId, eventId }));
-const lookup = (store: ReturnType<typeof openStore>, txnId: string, scope = "send\u0000!r:x\u0000m.room.message", deviceId = "DEV") =>
-  store.events.transactionEvent("@a:x", deviceId, scope, txnId);
+const SEND = "send\u0000!r:x\u0000m.room.message";
+const tuple = (txnId: string, scope = SEND, deviceId = "DEV") => ({ userId: "@a:x", deviceId, scope, txnId });
+const record = (store: ReturnType<typeof openStore>, txnId: string, eventId: string, scope = SEND) =>
+  store.transaction(() => store.transactions.record(tuple(txnId, scope), eventId));
+const lookup = (store: ReturnType<typeof openStore>, txnId: string, scope = SEND, deviceId = "DEV") =>
+  store.transactions.find(tuple(txnId, scope, deviceId));
+const rowCount = (store: ReturnType<typeof openStore>) => (store.sqlite.query(`SELECT COUNT(*) AS n FROM transaction_log`).get() as { n: number }).n;
+
+function withDataDir(work: (path: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), "hs-txn-"));
+  try {
+    work(join(dir, "homeserver.db"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+afterEach(() => setSystemTime());
 
 describe("transaction ids", () => {
   test("a recorded transaction is found by its exact tuple only, also after a restart", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hs-txn-"));
-    try {
-      const path = join(dir, "homeserver.db");
+    withDataDir((path) => {
       const store = openStore(path);
       record(store, "t1", "$one");
       record(store, "t2", "", "todevice\u0000m.test");
@@ -26,50 +41,89 @@ describe("transaction ids", () => {
       expect(lookup(store, "t1", "send\u0000!other:x\u0000m.room.message")).toBeUndefined();
       expect(lookup(store, "t1", undefined, "OTHERDEV")).toBeUndefined();
       expect(lookup(store, "t3")).toBeUndefined();
+      // Recording it again changes nothing.
+      record(store, "t1", "$again");
+      expect(lookup(store, "t1")).toBe("$one");
+      expect(rowCount(store)).toBe(2);
       store.close();
       const again = openStore(path);
       expect(lookup(again, "t1")).toBe("$one");
       expect(lookup(again, "t2", "todevice\u0000m.test")).toBe("");
+      expect(lookup(again, "t3")).toBeUndefined();
       again.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  test("a tuple whose key another tuple took goes to the next free key, and both are found", () => {
+  test("another tuple with the same key is told apart by the check, before and after a restart", () => {
+    withDataDir((path) => {
+      const store = openStore(path);
+      const { key } = transactionHash("@a:x", "DEV", SEND, "mine");
+      store.sqlite.query(`INSERT INTO transaction_log (key, "check", event_id, created_ts) VALUES (?1, 1, '$squatter', ?2)`).run(key, Date.now());
+      store.close();
+      const reopened = openStore(path);
+      expect(lookup(reopened, "mine")).toBeUndefined();
+      record(reopened, "mine", "$mine");
+      expect(lookup(reopened, "mine")).toBe("$mine");
+      expect(rowCount(reopened)).toBe(2);
+      reopened.close();
+      const again = openStore(path);
+      expect(lookup(again, "mine")).toBe("$mine");
+      again.close();
+    });
+  });
+
+  test("a transaction whose write rolled back is not found, even when its row number is reused", () => {
     const store = openStore(":memory:");
-    const scope = "send\u0000!r:x\u0000m.room.message";
-    const { key } = transactionHash("@a:x", "DEV", scope, "mine");
-    // Another tuple holds the key (a different check), and the key after it too.
-    store.sqlite.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, 1, '$squatter'), (?2, 2, '$next')`).run(key, key + 1);
-    expect(lookup(store, "mine")).toBeUndefined();
-    record(store, "mine", "$mine");
-    expect(lookup(store, "mine")).toBe("$mine");
-    const rows = store.sqlite.query(`SELECT key, event_id AS eventId FROM transaction_keys ORDER BY key`).all() as { key: number; eventId: string }[];
-    expect(rows).toEqual([
-      { key, eventId: "$squatter" },
-      { key: key + 1, eventId: "$next" },
-      { key: key + 2, eventId: "$mine" },
-    ]);
-    // Recording it again changes nothing.
-    record(store, "mine", "$again");
-    expect(lookup(store, "mine")).toBe("$mine");
+    expect(() =>
+      store.transaction(() => {
+        store.transactions.record(tuple("lost"), "$lost");
+        throw new Error("refused after recording");
+      }),
+    ).toThrow("refused after recording");
+    expect(lookup(store, "lost")).toBeUndefined();
+    expect(rowCount(store)).toBe(0);
+    record(store, "other", "$other"); // takes the rolled-back row's number
+    expect(lookup(store, "lost")).toBeUndefined();
+    expect(lookup(store, "other")).toBe("$other");
+    record(store, "lost", "$found");
+    expect(lookup(store, "lost")).toBe("$found");
     store.close();
   });
 
-  test("transactions recorded in the older table are still found", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hs-txn-"));
-    try {
-      const path = join(dir, "homeserver.db");
-      const first = openStore(path);
-      first.sqlite.run(`INSERT INTO event_transactions (user_id, device_id, scope, txn_id, event_id) VALUES ('@a:x', 'DEV', 'redact' || char(0) || '!r:x', 'old', '$old')`);
-      first.close();
+  test("rows older than the retention are deleted by a later write, and no longer found", () => {
+    const store = openStore(":memory:");
+    const start = Date.parse("2026-11-01T00:00:00Z");
+    setSystemTime(new Date(start));
+    record(store, "old", "$old");
+    setSystemTime(new Date(start + TRANSACTION_RETENTION_MS - 60_000));
+    record(store, "recent", "$recent");
+    expect(lookup(store, "old")).toBe("$old");
+    setSystemTime(new Date(start + TRANSACTION_RETENTION_MS + 120_000));
+    record(store, "new", "$new");
+    expect(lookup(store, "old")).toBeUndefined();
+    expect(lookup(store, "recent")).toBe("$recent");
+    expect(lookup(store, "new")).toBe("$new");
+    expect(rowCount(store)).toBe(2);
+    store.close();
+  });
+
+  test("transactions of the older tables are still found: event_transactions read in place, transaction_keys migrated", () => {
+    withDataDir((path) => {
+      // A database as the server left it before migration 0015.
+      const old = new Database(path, { create: true });
+      for (const migration of MIGRATIONS.slice(0, 15)) {
+        for (const statement of migration.sql.split("--> statement-breakpoint")) if (statement.trim()) old.run(statement);
+      }
+      old.run(`PRAGMA user_version = 15`);
+      const { key, check } = transactionHash("@a:x", "DEV", SEND, "keyed");
+      old.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, ?2, '$keyed')`).run(key, check);
+      old.run(`INSERT INTO event_transactions (user_id, device_id, scope, txn_id, event_id) VALUES ('@a:x', 'DEV', 'redact' || char(0) || '!r:x', 'old', '$old')`);
+      old.close();
       const store = openStore(path);
+      expect(lookup(store, "keyed")).toBe("$keyed");
       expect(lookup(store, "old", "redact\u0000!r:x")).toBe("$old");
       expect(lookup(store, "new", "redact\u0000!r:x")).toBeUndefined();
       store.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
