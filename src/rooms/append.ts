@@ -108,10 +108,7 @@ function checkNewEvent(hs: Homeserver, event: NewEvent): CheckedEvent | { earlie
     if (error instanceof TypeError) throw new MatrixError(400, "M_BAD_JSON", `Event content is not canonical JSON: ${error.message}`);
     throw error;
   }
-  const { pdu, eventId } = finished;
-  // Stored as JSON.stringify writes it: the same bytes as canonical JSON but for
-  // key order, so the same size for the spec's limit, at native speed.
-  const json = JSON.stringify(pdu);
+  const { pdu, eventId, json } = finished;
   if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
     throw new MatrixError(413, "M_TOO_LARGE", `Event is larger than ${MAX_EVENT_BYTES} bytes`);
   }

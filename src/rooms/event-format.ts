@@ -1,10 +1,10 @@
 // Persistent data units (PDUs) in the format of room versions 4+ (spec: Server-Server
 // API "PDUs", room version "Event format"), their content hash, reference hash
 // and event id, and the server's signature.
-import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from "../util/base64";
-import { canonicalJson } from "../util/canonical-json";
+import { encodeUnpaddedBase64Url } from "../util/base64";
+import { canonicalJson, compareCodePoints } from "../util/canonical-json";
 import { signCanonical, type SigningKey } from "../util/signing";
-import { redactEvent } from "./redaction";
+import { redactContent, redactEvent, redactionKeepsTopLevel } from "./redaction";
 import type { RoomVersionRules } from "./room-versions";
 
 export interface Pdu {
@@ -37,7 +37,12 @@ function sha256(text: string): Buffer {
  */
 export function contentHash(event: UnsignedPdu): string {
   const { unsigned: _u, signatures: _s, hashes: _h, ...rest } = event as Record<string, unknown>;
-  return encodeUnpaddedBase64(sha256(canonicalJson(rest)));
+  return sha256Base64(canonicalJson(rest));
+}
+
+/** Unpadded base64 of a SHA-256: 43 characters, the 44th being the padding. */
+function sha256Base64(text: string): string {
+  return (new Bun.CryptoHasher("sha256").update(text).digest("base64") as string).slice(0, 43);
 }
 
 /**
@@ -63,18 +68,50 @@ export function hashAndSign(event: UnsignedPdu, rules: RoomVersionRules, serverN
 }
 
 /**
- * hashAndSign and eventIdOf in one pass: the signature and the reference hash
- * both cover the canonical JSON of the redacted event without signatures and
- * unsigned (spec: "Signing events", "Calculating the reference hash"), so it is
- * built once.
+ * hashAndSign and eventIdOf in one pass, and the stored PDU's canonical JSON.
+ * The signature and the reference hash both cover the canonical JSON of the
+ * redacted event without signatures and unsigned (spec: "Signing events",
+ * "Calculating the reference hash"); the content hash covers the whole event
+ * without hashes, signatures and unsigned. Each top-level member is encoded once
+ * and the three texts are assembled from the encodings, in canonical key order:
+ * an event used to be encoded three times (twice canonically, once to store it).
  */
-export function finishEvent(event: UnsignedPdu, rules: RoomVersionRules, serverName: string, key: SigningKey): { pdu: Pdu; eventId: string } {
-  const { signatures: _ignored, ...unsignedEvent } = event;
-  const hashed = { ...unsignedEvent, hashes: { sha256: contentHash(event) } } as Pdu;
-  // The redaction algorithm keeps neither `unsigned` nor `signatures`.
-  const redacted = redactEvent(hashed as unknown as Record<string, unknown>, rules);
-  const signedBytes = canonicalJson(redacted);
-  const signature = signCanonical(signedBytes, key);
-  const pdu = { ...hashed, signatures: { [serverName]: { [key.keyId]: signature } } };
-  return { pdu, eventId: `$${encodeUnpaddedBase64Url(sha256(signedBytes))}` };
+export function finishEvent(event: UnsignedPdu, rules: RoomVersionRules, serverName: string, key: SigningKey): { pdu: Pdu; eventId: string; json: string } {
+  const { signatures: _s, hashes: _h, unsigned, ...fields } = event as UnsignedPdu & { unsigned?: unknown };
+  const members: [name: string, encoded: string][] = [];
+  for (const name of Object.keys(fields).sort(compareCodePoints)) {
+    const value = (fields as Record<string, unknown>)[name];
+    if (value !== undefined) members.push([name, `${JSON.stringify(name)}:${canonicalJson(value)}`]);
+  }
+  const hashes = { sha256: sha256Base64(joinMembers(members)) };
+  const withHashes = insertMember(members, "hashes", `"hashes":${canonicalJson(hashes)}`);
+
+  const kept = redactionKeepsTopLevel(rules);
+  const redactedContent = `"content":${canonicalJson(redactContent(event.type, event.content, rules))}`;
+  const signedBytes = joinMembers(
+    withHashes.filter(([name]) => kept.includes(name)).map(([name, encoded]): [string, string] => [name, name === "content" ? redactedContent : encoded]),
+  );
+  const signatures = { [serverName]: { [key.keyId]: signCanonical(signedBytes, key) } };
+  let stored = insertMember(withHashes, "signatures", `"signatures":${canonicalJson(signatures)}`);
+  const pdu = { ...fields, hashes, signatures } as Pdu;
+  if (unsigned !== undefined) {
+    pdu.unsigned = unsigned as Record<string, unknown>;
+    stored = insertMember(stored, "unsigned", `"unsigned":${canonicalJson(unsigned)}`);
+  }
+  const json = joinMembers(stored);
+  return { pdu, eventId: `$${encodeUnpaddedBase64Url(sha256(signedBytes))}`, json };
+}
+
+function joinMembers(members: readonly [string, string][]): string {
+  let out = "{";
+  for (let i = 0; i < members.length; i++) out += (i > 0 ? "," : "") + members[i]![1];
+  return out + "}";
+}
+
+/** A copy of sorted members with one more, in its place. */
+function insertMember(members: readonly [string, string][], name: string, encoded: string): [string, string][] {
+  const at = members.findIndex(([other]) => compareCodePoints(other, name) > 0);
+  const copy = members.slice();
+  copy.splice(at < 0 ? copy.length : at, 0, [name, encoded]);
+  return copy;
 }

@@ -31,22 +31,27 @@ function pick(object: Record<string, unknown>, keys: string[]): Record<string, u
   return out;
 }
 
+/** The top-level keys an event keeps when redacted under the room version's algorithm. */
+export function redactionKeepsTopLevel(rules: RoomVersionRules): readonly string[] {
+  return rules.redaction === "v11" ? TOP_LEVEL_V11 : TOP_LEVEL_V9;
+}
+
+/** What an event of `type` keeps of its content when redacted under the room version's algorithm. */
+export function redactContent(type: string, content: Record<string, unknown>, rules: RoomVersionRules): Record<string, unknown> {
+  const v11 = rules.redaction === "v11";
+  if (v11 && type === "m.room.create") return { ...content }; // v11 keeps the entire create content
+  const kept = pick(content, (v11 ? CONTENT_V11 : CONTENT_V9)[type] ?? []);
+  // v11 keeps third_party_invite.signed of member events.
+  const invite = content.third_party_invite as Record<string, unknown> | undefined;
+  if (v11 && type === "m.room.member" && invite && typeof invite === "object" && "signed" in invite) {
+    kept.third_party_invite = { signed: invite.signed };
+  }
+  return kept;
+}
+
 /** Returns the redacted copy of an event (PDU or client format) under the room version's algorithm. */
 export function redactEvent<T extends Record<string, unknown>>(event: T, rules: RoomVersionRules): T {
-  const v11 = rules.redaction === "v11";
-  const redacted = pick(event, v11 ? TOP_LEVEL_V11 : TOP_LEVEL_V9);
-  const content = (event.content ?? {}) as Record<string, unknown>;
-  const type = event.type as string;
-  if (v11 && type === "m.room.create") {
-    redacted.content = { ...content }; // v11 keeps the entire create content
-  } else {
-    const kept = pick(content, (v11 ? CONTENT_V11 : CONTENT_V9)[type] ?? []);
-    // v11 keeps third_party_invite.signed of member events.
-    const invite = content.third_party_invite as Record<string, unknown> | undefined;
-    if (v11 && type === "m.room.member" && invite && typeof invite === "object" && "signed" in invite) {
-      kept.third_party_invite = { signed: invite.signed };
-    }
-    redacted.content = kept;
-  }
+  const redacted = pick(event, redactionKeepsTopLevel(rules) as string[]);
+  redacted.content = redactContent(event.type as string, (event.content ?? {}) as Record<string, unknown>, rules);
   return redacted as T;
 }

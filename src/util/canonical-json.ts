@@ -42,7 +42,7 @@ export function canonicalJson(value: unknown): string {
  * except where a surrogate (U+D800–U+DFFF, half of a code point above U+FFFF)
  * meets a unit of U+E000–U+FFFF, which it must sort after.
  */
-function compareCodePoints(a: string, b: string): number {
+export function compareCodePoints(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
     const left = a.charCodeAt(i);

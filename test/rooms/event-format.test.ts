@@ -2,7 +2,7 @@
 // "Calculating the content hash for an event", "Calculating the reference hash
 // for an event"; room version 4+ "Event IDs"), with the spec's test key.
 import { describe, expect, test } from "bun:test";
-import { contentHash, eventIdOf, hashAndSign, referenceHash, type Pdu, type UnsignedPdu } from "../../src/rooms/event-format";
+import { contentHash, eventIdOf, finishEvent, hashAndSign, referenceHash, type Pdu, type UnsignedPdu } from "../../src/rooms/event-format";
 import { redactEvent } from "../../src/rooms/redaction";
 import { ROOM_VERSIONS } from "../../src/rooms/room-versions";
 import { decodeBase64 } from "../../src/util/base64";
@@ -215,5 +215,29 @@ describe.each([
     );
     expect(Object.keys(signed.signatures)).toEqual(["hs.test"]);
     expect(signed.unsigned).toEqual({ transaction_id: "t1" });
+  });
+});
+
+describe.each([
+  ["10", V10],
+  ["11", V11],
+])("finishEvent in room version %s assembles the same texts as encoding the event whole", (_name, rules) => {
+  const base = { room_id: "!room:hs.test", sender: "@alice:hs.test", origin_server_ts: 1700000000000, prev_events: ["$prev"], auth_events: ["$create"], depth: 7 };
+  const cases: [string, UnsignedPdu][] = [
+    ["a message with nested, unordered and non-ASCII content", { ...base, type: "m.room.message", content: { zeta: [3, { b: 1, a: "é" }], msgtype: "m.text", body: "héllo 🎉", "\u00e9": true, "\ud83c\udf89": null, "\ufb01": 1 } }],
+    ["a member event", { ...base, type: "m.room.member", state_key: "@alice:hs.test", content: { membership: "join", displayname: "Alice" } }],
+    ["a create event", { ...base, type: "m.room.create", state_key: "", content: { room_version: "11", creator: "@alice:hs.test", extra: 1 } }],
+    ["power levels", { ...base, type: "m.room.power_levels", state_key: "", content: { users: { "@alice:hs.test": 100 }, invite: 50, ban: 50, events_default: 0 } }],
+    ["a redaction with top-level redacts", { ...base, type: "m.room.redaction", redacts: "$target", content: { reason: "spam", redacts: "$target" } }],
+    ["an event with unsigned", { ...base, type: "m.room.message", content: { body: "x" }, unsigned: { transaction_id: "t1" } } as UnsignedPdu],
+  ];
+  test.each(cases)("%s", (_what, event) => {
+    const { pdu, eventId, json } = finishEvent(event, rules, "hs.test", SPEC_KEY);
+    expect(json).toBe(canonicalJson(pdu));
+    expect(pdu.hashes.sha256).toBe(contentHash(event));
+    expect(eventId).toBe(eventIdOf(pdu, rules));
+    expect(pdu).toMatchObject(event as unknown as Record<string, unknown>);
+    const { signatures: _s, unsigned: _u, ...signed } = redactEvent(pdu as unknown as Record<string, unknown>, rules);
+    expect(verifyJsonSignature({ ...signed, signatures: pdu.signatures }, "hs.test", "ed25519:1", SPEC_PUBLIC_KEY)).toBe(true);
   });
 });
