@@ -2,9 +2,9 @@
 // API "PDUs", room version "Event format"), their content hash, reference hash
 // and event id, and the server's signature.
 import { encodeUnpaddedBase64Url } from "../util/base64";
-import { canonicalJson, compareCodePoints } from "../util/canonical-json";
+import { canonicalJson } from "../util/canonical-json";
 import { signCanonical, type SigningKey } from "../util/signing";
-import { redactContent, redactEvent, redactionKeepsTopLevel } from "./redaction";
+import { redactEvent } from "./redaction";
 import type { RoomVersionRules } from "./room-versions";
 
 export interface Pdu {
@@ -68,50 +68,17 @@ export function hashAndSign(event: UnsignedPdu, rules: RoomVersionRules, serverN
 }
 
 /**
- * hashAndSign and eventIdOf in one pass, and the stored PDU's canonical JSON.
+ * hashAndSign and eventIdOf in one pass, with the stored PDU's canonical JSON.
  * The signature and the reference hash both cover the canonical JSON of the
  * redacted event without signatures and unsigned (spec: "Signing events",
- * "Calculating the reference hash"); the content hash covers the whole event
- * without hashes, signatures and unsigned. Each top-level member is encoded once
- * and the three texts are assembled from the encodings, in canonical key order:
- * an event used to be encoded three times (twice canonically, once to store it).
+ * "Calculating the reference hash"), so that text is built once.
  */
 export function finishEvent(event: UnsignedPdu, rules: RoomVersionRules, serverName: string, key: SigningKey): { pdu: Pdu; eventId: string; json: string } {
-  const { signatures: _s, hashes: _h, unsigned, ...fields } = event as UnsignedPdu & { unsigned?: unknown };
-  const members: [name: string, encoded: string][] = [];
-  for (const name of Object.keys(fields).sort(compareCodePoints)) {
-    const value = (fields as Record<string, unknown>)[name];
-    if (value !== undefined) members.push([name, `${JSON.stringify(name)}:${canonicalJson(value)}`]);
-  }
-  const hashes = { sha256: sha256Base64(joinMembers(members)) };
-  const withHashes = insertMember(members, "hashes", `"hashes":${canonicalJson(hashes)}`);
-
-  const kept = redactionKeepsTopLevel(rules);
-  const redactedContent = `"content":${canonicalJson(redactContent(event.type, event.content, rules))}`;
-  const signedBytes = joinMembers(
-    withHashes.filter(([name]) => kept.includes(name)).map(([name, encoded]): [string, string] => [name, name === "content" ? redactedContent : encoded]),
-  );
-  const signatures = { [serverName]: { [key.keyId]: signCanonical(signedBytes, key) } };
-  let stored = insertMember(withHashes, "signatures", `"signatures":${canonicalJson(signatures)}`);
-  const pdu = { ...fields, hashes, signatures } as Pdu;
-  if (unsigned !== undefined) {
-    pdu.unsigned = unsigned as Record<string, unknown>;
-    stored = insertMember(stored, "unsigned", `"unsigned":${canonicalJson(unsigned)}`);
-  }
-  const json = joinMembers(stored);
-  return { pdu, eventId: `$${encodeUnpaddedBase64Url(sha256(signedBytes))}`, json };
-}
-
-function joinMembers(members: readonly [string, string][]): string {
-  let out = "{";
-  for (let i = 0; i < members.length; i++) out += (i > 0 ? "," : "") + members[i]![1];
-  return out + "}";
-}
-
-/** A copy of sorted members with one more, in its place. */
-function insertMember(members: readonly [string, string][], name: string, encoded: string): [string, string][] {
-  const at = members.findIndex(([other]) => compareCodePoints(other, name) > 0);
-  const copy = members.slice();
-  copy.splice(at < 0 ? copy.length : at, 0, [name, encoded]);
-  return copy;
+  const { signatures: _s, hashes: _h, unsigned, ...fields } = event as UnsignedPdu & { unsigned?: Record<string, unknown> };
+  const hashed = { ...fields, hashes: { sha256: sha256Base64(canonicalJson(fields)) } } as Pdu;
+  // The redaction algorithm keeps neither `unsigned` nor `signatures`.
+  const signedBytes = canonicalJson(redactEvent(hashed as unknown as Record<string, unknown>, rules));
+  const pdu: Pdu = { ...hashed, signatures: { [serverName]: { [key.keyId]: signCanonical(signedBytes, key) } } };
+  if (unsigned !== undefined) pdu.unsigned = unsigned;
+  return { pdu, eventId: `$${encodeUnpaddedBase64Url(sha256(signedBytes))}`, json: canonicalJson(pdu) };
 }

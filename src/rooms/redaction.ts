@@ -27,7 +27,7 @@ const CONTENT_V11: Record<string, string[]> = {
 
 function pick(object: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of keys) if (Object.hasOwn(object, key)) out[key] = object[key];
+  for (let i = 0; i < keys.length; i++) if (Object.hasOwn(object, keys[i]!)) out[keys[i]!] = object[keys[i]!];
   return out;
 }
 

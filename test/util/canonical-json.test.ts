@@ -115,3 +115,14 @@ describe("canonicalJson: rejections", () => {
     expect(() => canonicalJson([undefined])).toThrow(TypeError);
   });
 });
+
+describe("canonicalJson: keys JavaScript orders itself", () => {
+  test("array-index keys sort by code point with the rest, not numerically first", () => {
+    expect(canonicalJson({ b: 1, "10": 2, "9": 3, "": 4, "01": 5, "4294967295": 6 })).toBe(`{"":4,"01":5,"10":2,"4294967295":6,"9":3,"b":1}`);
+    expect(canonicalJson({ outer: [{ z: 1, "2": { "1": true, a: null } }] })).toBe(`{"outer":[{"2":{"1":true,"a":null},"z":1}]}`);
+  });
+
+  test("objects nested in arrays and objects are ordered at every depth", () => {
+    expect(canonicalJson([{ b: { d: 1, c: [{ f: 1, e: 2 }] }, a: 0 }])).toBe(`[{"a":0,"b":{"c":[{"e":2,"f":1}],"d":1}}]`);
+  });
+});
