@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { KeepAliveConnection } from "./keep-alive";
 
 export function freePort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -59,12 +60,34 @@ export function removeDataDir(dir: string): void {
 }
 
 export class Client {
+  /** Set by keepAlive(): requests go over this connection instead of fetch. */
+  private connection: KeepAliveConnection | undefined;
+
   constructor(
     readonly base: string,
     public token = "",
   ) {}
 
+  /** From now on, requests go over one keep-alive connection of the client's own (see keep-alive.ts). */
+  async keepAlive(): Promise<this> {
+    this.connection = await KeepAliveConnection.open(this.base);
+    return this;
+  }
+
+  close(): void {
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
   async call(method: string, path: string, body?: unknown): Promise<any> {
+    if (this.connection) {
+      const headers: Record<string, string> = { "Content-Type": "application/json" };
+      if (this.token) headers.Authorization = `Bearer ${this.token}`;
+      const response = await this.connection.request(method, `/_matrix/client/v3${path}`, headers, body === undefined ? undefined : JSON.stringify(body));
+      const json = JSON.parse(response.text);
+      if (response.status < 200 || response.status > 299) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+      return json;
+    }
     const response = await fetch(`${this.base}/_matrix/client/v3${path}`, {
       method,
       headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
@@ -99,21 +122,31 @@ export function machine() {
   };
 }
 
-/** Requests/s of a bare Bun.serve hello world in a child process, under the same concurrency: the ceiling. */
-export async function helloWorldCeiling(concurrency: number, total: number): Promise<number> {
+/**
+ * Requests/s of a bare Bun.serve hello world in a child process, under the same
+ * concurrency and with the same HTTP client (fetch, or keep-alive connections
+ * of the load generator's own): the ceiling.
+ */
+export async function helloWorldCeiling(concurrency: number, total: number, client: "fetch" | "keep-alive" = "fetch"): Promise<number> {
   const port = freePort();
   const proc = Bun.spawn(["bun", "-e", `Bun.serve({hostname:"127.0.0.1",port:${port},fetch:()=>new Response('{"ok":true}',{headers:{"content-type":"application/json"}})});console.log("up")`], {
     stdout: "pipe",
   });
   await proc.stdout.getReader().read();
   const url = `http://127.0.0.1:${port}/`;
+  const body = '{"msgtype":"m.text","body":"hello"}';
   const perWorker = Math.ceil(total / concurrency);
+  const connections = client === "keep-alive" ? await Promise.all(Array.from({ length: concurrency }, () => KeepAliveConnection.open(url))) : [];
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = 0; i < perWorker; i++) await (await fetch(url, { method: "PUT", body: '{"msgtype":"m.text","body":"hello"}' })).text();
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = 0; i < perWorker; i++) {
+        if (client === "keep-alive") await connections[worker]!.request("PUT", "/", { "Content-Type": "application/json" }, body);
+        else await (await fetch(url, { method: "PUT", body })).text();
+      }
     }),
   );
+  for (const connection of connections) connection.close();
   const seconds = (performance.now() - started) / 1000;
   proc.kill();
   await proc.exited;

@@ -4,12 +4,17 @@
 // the same run as the ceiling; and durability: kill -9 in the middle of a load,
 // restart, and check that every event that got a 200 is there.
 //
-//   bun run bench/send.ts [--senders 50] [--messages 100] [--warmup 300] [--skip-kill]
+//   bun run bench/send.ts [--senders 50] [--messages 100] [--warmup 300] [--client keep-alive|fetch] [--skip-kill]
 //
 // The measured rounds follow `--warmup` messages per sender into each kind of
 // room (reported apart): the JIT compiles the send path for the first ten to
 // fifteen thousand requests, and a homeserver runs for much longer than that
 // (300 per sender: 30,000 sends with the default 50 senders).
+//
+// Each sender is an HTTP/1.1 client with a keep-alive connection of its own
+// (bench/keep-alive.ts, as wrk does); `--client fetch` uses Bun's fetch instead,
+// which costs the shared cores about twice the CPU per request. The hello-world
+// ceiling is measured with the same client.
 import { parseArgs } from "node:util";
 import { Client, cpuMs, helloWorldCeiling, machine, percentile, removeDataDir, startServerProcess } from "./lib";
 
@@ -19,12 +24,15 @@ const { values } = parseArgs({
     senders: { type: "string", default: "50" },
     messages: { type: "string", default: "100" },
     warmup: { type: "string", default: "300" },
+    client: { type: "string", default: "keep-alive" },
     "skip-kill": { type: "boolean", default: false },
   },
 });
 const SENDERS = Number(values.senders);
 const PER_SENDER = Number(values.messages);
 const WARMUP = Number(values.warmup);
+if (values.client !== "keep-alive" && values.client !== "fetch") throw new Error("--client is keep-alive or fetch");
+const CLIENT = values.client;
 
 async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: number) => string, perSender: number, acked?: { roomId: string; eventId: string }[], serverPid?: number) {
   const latencies: number[] = [];
@@ -66,6 +74,7 @@ async function sendLoad(clients: (Client & { userId: string })[], roomOf: (i: nu
 async function setup(base: string, prefix: string) {
   const clients = [];
   for (let i = 0; i < SENDERS; i++) clients.push(await Client.register(base, `${prefix}${i}`));
+  if (CLIENT === "keep-alive") for (const client of clients) await client.keepAlive();
   const shared = (await clients[0]!.call("POST", "/createRoom", { preset: "public_chat" })).room_id as string;
   for (const client of clients.slice(1)) await client.call("POST", `/join/${encodeURIComponent(shared)}`, {});
   const own: string[] = [];
@@ -81,10 +90,11 @@ const warmUp = {
 };
 const oneRoom = await sendLoad(clients, () => shared, PER_SENDER, undefined, server.proc.pid);
 const manyRooms = await sendLoad(clients, (i) => own[i]!, PER_SENDER, undefined, server.proc.pid);
+for (const client of clients) client.close();
 await server.stop();
 removeDataDir(server.dataDir);
 
-const ceiling = Math.round(await helloWorldCeiling(SENDERS, SENDERS * PER_SENDER));
+const ceiling = Math.round(await helloWorldCeiling(SENDERS, SENDERS * PER_SENDER, CLIENT));
 
 let durability: Record<string, unknown> = { skipped: true };
 if (!values["skip-kill"]) {
@@ -110,5 +120,5 @@ if (!values["skip-kill"]) {
   durability = { ackedBeforeKill: acked.length, missingAfterRestart: missing };
 }
 
-const report = { machine: machine(), senders: SENDERS, messagesPerSender: PER_SENDER, warmUp, oneRoom, manyRooms, helloWorldRequestsPerSecond: ceiling, durability };
+const report = { machine: machine(), client: CLIENT, senders: SENDERS, messagesPerSender: PER_SENDER, warmUp, oneRoom, manyRooms, helloWorldRequestsPerSecond: ceiling, durability };
 console.log(JSON.stringify(report, null, 2));

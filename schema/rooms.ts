@@ -71,8 +71,9 @@ export const eventTransactions = sqliteTable(
  * table's only b-tree is the rowid's and the rows of one group commit share its
  * last page. Keyed by the hash itself (migration 0014), each send wrote a page
  * of its own: a third of the pages a send wrote. Rows are kept for a day
- * (Synapse keeps its transaction ids as long). event_transactions is still read
- * for transactions recorded before migration 0014.
+ * (Synapse keeps its transaction ids as long), 250,000 at most.
+ * event_transactions is still read for transactions recorded before migration
+ * 0014.
  */
 export const transactionLog = sqliteTable("transaction_log", {
   seq: integer("seq").primaryKey(),

@@ -13,6 +13,12 @@ import { lazy } from "./lazy";
 
 /** How long a transaction id is remembered (Synapse keeps its transaction ids a day). */
 export const TRANSACTION_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * At most this many rows are kept, the oldest deleted first even within the
+ * retention (about 12 MB of index in memory): a server sending more than about
+ * three messages a second all day long remembers them for less than a day.
+ */
+export const MAX_TRANSACTION_ROWS = 250_000;
 /** Expired rows are deleted at most this often, and at most PRUNE_BATCH at a time, from a write. */
 const PRUNE_INTERVAL_MS = 60 * 1000;
 const PRUNE_BATCH = 20_000;
@@ -33,11 +39,13 @@ export interface TransactionTuple {
   txnId: string;
 }
 
-export function createTransactionsStore(sqlite: Database) {
+export function createTransactionsStore(sqlite: Database, options: { maxRows?: number } = {}) {
+  const maxRows = options.maxRows ?? MAX_TRANSACTION_ROWS;
   const rowAt = lazy(() => sqlite.query(`SELECT event_id AS eventId FROM transaction_log WHERE seq = ?1 AND key = ?2 AND "check" = ?3`));
   const insert = lazy(() => sqlite.query(`INSERT INTO transaction_log (key, "check", event_id, created_ts) VALUES (?1, ?2, ?3, ?4)`));
   // The rows to expire are the oldest, at the start of the rowid order: only they are read.
   const firstKept = lazy(() => sqlite.query(`SELECT seq FROM transaction_log WHERE created_ts >= ?1 ORDER BY seq LIMIT 1`));
+  const newest = lazy(() => sqlite.query(`SELECT MAX(seq) AS seq FROM transaction_log`));
   const expire = lazy(() => sqlite.query(
     `DELETE FROM transaction_log WHERE seq IN (SELECT seq FROM transaction_log WHERE seq < ?1 ORDER BY seq LIMIT ${PRUNE_BATCH}) RETURNING seq, key`,
   ));
@@ -96,10 +104,14 @@ export function createTransactionsStore(sqlite: Database) {
 
   let lastPrune = 0;
   const pruneExpired = (at: number) => {
-    if (at - lastPrune < PRUNE_INTERVAL_MS) return;
+    const overCap = index!.size > maxRows;
+    if (at - lastPrune < PRUNE_INTERVAL_MS && !overCap) return;
     lastPrune = at;
+    // Expired: the rows before the first one young enough (all of them when none is).
     const kept = firstKept().get(at - TRANSACTION_RETENTION_MS) as { seq: number } | null;
-    const before = kept ? kept.seq : Number.MAX_SAFE_INTEGER;
+    let before = kept ? kept.seq : Number.MAX_SAFE_INTEGER;
+    // Over the cap, down to nine tenths of it (row numbers are dense: only rollbacks leave gaps).
+    if (overCap) before = Math.max(before, (newest().get() as { seq: number }).seq - Math.floor(maxRows * 0.9) + 1);
     for (const { seq, key } of expire().all(before) as { seq: number; key: number }[]) removeFromIndex(key, seq);
   };
 

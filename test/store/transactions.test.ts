@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store";
 import { MIGRATIONS } from "../../src/store/migrations";
-import { TRANSACTION_RETENTION_MS, transactionHash } from "../../src/store/transactions";
+import { TRANSACTION_RETENTION_MS, createTransactionsStore, transactionHash } from "../../src/store/transactions";
 
 const SEND = "send\u0000!r:x\u0000m.room.message";
 const tuple = (txnId: string, scope = SEND, deviceId = "DEV") => ({ userId: "@a:x", deviceId, scope, txnId });
@@ -125,5 +125,25 @@ describe("transaction ids", () => {
       expect(lookup(store, "new", "redact\u0000!r:x")).toBeUndefined();
       store.close();
     });
+  });
+});
+
+describe("transaction ids beyond the cap", () => {
+  test("over the cap, the oldest rows go first, down to nine tenths of it, however young", () => {
+    const store = openStore(":memory:");
+    const capped = createTransactionsStore(store.sqlite, { maxRows: 10 });
+    const recordCapped = (txnId: string) => store.transaction(() => capped.record(tuple(txnId), `$${txnId}`));
+    for (let i = 1; i <= 10; i++) recordCapped(`t${i}`);
+    expect(rowCount(store)).toBe(10);
+    recordCapped("t11"); // 11 rows: over the cap of 10, down to 9
+    expect(rowCount(store)).toBe(9);
+    expect(capped.find(tuple("t1"))).toBeUndefined();
+    expect(capped.find(tuple("t2"))).toBeUndefined();
+    expect(capped.find(tuple("t3"))).toBe("$t3");
+    expect(capped.find(tuple("t11"))).toBe("$t11");
+    recordCapped("t12"); // 10 rows: at the cap, nothing deleted
+    expect(rowCount(store)).toBe(10);
+    expect(capped.find(tuple("t3"))).toBe("$t3");
+    store.close();
   });
 });
