@@ -32,12 +32,12 @@ function pick(object: Record<string, unknown>, keys: string[]): Record<string, u
 }
 
 /** The top-level keys an event keeps when redacted under the room version's algorithm. */
-export function redactionKeepsTopLevel(rules: RoomVersionRules): readonly string[] {
+function redactionKeepsTopLevel(rules: RoomVersionRules): readonly string[] {
   return rules.redaction === "v11" ? TOP_LEVEL_V11 : TOP_LEVEL_V9;
 }
 
 /** What an event of `type` keeps of its content when redacted under the room version's algorithm. */
-export function redactContent(type: string, content: Record<string, unknown>, rules: RoomVersionRules): Record<string, unknown> {
+function redactContent(type: string, content: Record<string, unknown>, rules: RoomVersionRules): Record<string, unknown> {
   const v11 = rules.redaction === "v11";
   if (v11 && type === "m.room.create") return { ...content }; // v11 keeps the entire create content
   const kept = pick(content, (v11 ? CONTENT_V11 : CONTENT_V9)[type] ?? []);
