@@ -152,7 +152,7 @@ function storeNewEvent(hs: Homeserver, event: NewEvent, { pdu, eventId, json, co
   // The joined members hear of every event; the target of a membership change
   // (invited, kicked, banned, leaving) hears of its own.
   store.afterCommit(() => {
-    hs.notifier.notify(store.state.joinedMembers(event.roomId), streamPos);
+    hs.notifier.notifyCoalesced(store.state.joinedMembers(event.roomId), streamPos);
     if (event.type === "m.room.member" && event.stateKey !== undefined) hs.notifier.notify([event.stateKey], streamPos);
     if (notified.length > 0) hs.pushDelivery.enqueue(eventId, notified);
   });

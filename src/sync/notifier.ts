@@ -18,6 +18,7 @@ export interface Broadcaster {
   readonly closing: boolean;
   wait(userId: string, wake: Wake): () => void;
   notify(userIds: Iterable<string>, position: number): void;
+  notifyCoalesced(userIds: ReadonlySet<string>, position: number): void;
   notifyTyping(userIds: Iterable<string>, serial: number): void;
   nothingSince(userId: string, position: number, typing: number): boolean;
   recordQuiet(userId: string, position: number): void;
@@ -33,6 +34,8 @@ export class Notifier implements Broadcaster {
   /** Users known to have had nothing since the position given (learned from an empty sync). */
   private readonly quietFrom = new Map<string, number>();
   private closed = false;
+  /** notifyCoalesced's pending sets, each with the highest position given for it. */
+  private coalesced = new Map<ReadonlySet<string>, number>();
 
   /** True once the server is shutting down: long-polls answer at once. */
   get closing(): boolean {
@@ -67,6 +70,24 @@ export class Notifier implements Broadcaster {
       this.quietFrom.delete(userId);
       this.wakeUser(userId, position);
     }
+  }
+
+  /**
+   * notify(), once per set of users for all the calls made in one synchronous
+   * run (one commit's effects): a group commit of forty messages into one room
+   * then walks its members once, at the last position, instead of forty times.
+   * Runs in a microtask, before anything woken can build.
+   */
+  notifyCoalesced(userIds: ReadonlySet<string>, position: number): void {
+    if (this.coalesced.size === 0) queueMicrotask(() => this.flushCoalesced());
+    const pending = this.coalesced.get(userIds);
+    if (pending === undefined || pending < position) this.coalesced.set(userIds, position);
+  }
+
+  private flushCoalesced(): void {
+    const pending = this.coalesced;
+    this.coalesced = new Map();
+    for (const [userIds, position] of pending) this.notify(userIds, position);
   }
 
   /** The same for a typing change, which is counted by the typing serial, not the stream. */
