@@ -131,8 +131,6 @@ export function createTransactionsStore(sqlite: Database, options: { maxRows?: n
       addToIndex(hash.key, Number(lastInsertRowid));
       pruneExpired(at);
     },
-    /** Nothing to drop: rows rolled back stay in the index but are not found (see above). */
-    dropCaches(): void {},
   };
 }
 

@@ -2,30 +2,23 @@
 // works as before (SQLite cannot change it once the file is in WAL mode).
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { openStore } from "../../src/store";
+import { withDatabaseFile } from "../helpers/temp-db";
 
 const pragma = (db: Database, name: string) => Object.values(db.query(`PRAGMA ${name}`).get() as Record<string, number>)[0];
 
 describe("page size", () => {
   test("a new database has 8 KiB pages and checkpoints every ~40 MB of WAL", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hs-pages-"));
-    try {
-      const store = openStore(join(dir, "homeserver.db"));
+    withDatabaseFile((path) => {
+      const store = openStore(path);
       expect(pragma(store.sqlite, "page_size")).toBe(8192);
       expect(pragma(store.sqlite, "wal_autocheckpoint")).toBe(5120);
       store.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a database made with 4 KiB pages keeps them, migrates and stores", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hs-pages-"));
-    try {
-      const path = join(dir, "homeserver.db");
+    withDatabaseFile((path) => {
       const old = new Database(path, { create: true });
       old.run("PRAGMA page_size = 4096");
       old.run("PRAGMA journal_mode = WAL");
@@ -39,8 +32,6 @@ describe("page size", () => {
       const again = openStore(path);
       expect(again.transactions.find({ userId: "@a:x", deviceId: "D", scope: "s", txnId: "t" })).toBe("$e");
       again.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -3,11 +3,9 @@
 // of the tuple's hash, checked against a second hash; rolled-back rows not
 // found; rows kept a day; the rows of the older tables still found.
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store";
+import { withDatabaseFile } from "../helpers/temp-db";
 import { MIGRATIONS } from "../../src/store/migrations";
 import { TRANSACTION_RETENTION_MS, createTransactionsStore, transactionHash } from "../../src/store/transactions";
 
@@ -19,20 +17,11 @@ const lookup = (store: ReturnType<typeof openStore>, txnId: string, scope = SEND
   store.transactions.find(tuple(txnId, scope, deviceId));
 const rowCount = (store: ReturnType<typeof openStore>) => (store.sqlite.query(`SELECT COUNT(*) AS n FROM transaction_log`).get() as { n: number }).n;
 
-function withDataDir(work: (path: string) => void) {
-  const dir = mkdtempSync(join(tmpdir(), "hs-txn-"));
-  try {
-    work(join(dir, "homeserver.db"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 afterEach(() => setSystemTime());
 
 describe("transaction ids", () => {
   test("a recorded transaction is found by its exact tuple only, also after a restart", () => {
-    withDataDir((path) => {
+    withDatabaseFile((path) => {
       const store = openStore(path);
       record(store, "t1", "$one");
       record(store, "t2", "", "todevice\u0000m.test");
@@ -55,7 +44,7 @@ describe("transaction ids", () => {
   });
 
   test("another tuple with the same key is told apart by the check, before and after a restart", () => {
-    withDataDir((path) => {
+    withDatabaseFile((path) => {
       const store = openStore(path);
       const { key } = transactionHash("@a:x", "DEV", SEND, "mine");
       store.sqlite.query(`INSERT INTO transaction_log (key, "check", event_id, created_ts) VALUES (?1, 1, '$squatter', ?2)`).run(key, Date.now());
@@ -108,7 +97,7 @@ describe("transaction ids", () => {
   });
 
   test("transactions of the older tables are still found: event_transactions read in place, transaction_keys migrated", () => {
-    withDataDir((path) => {
+    withDatabaseFile((path) => {
       // A database as the server left it before migration 0015.
       const old = new Database(path, { create: true });
       for (const migration of MIGRATIONS.slice(0, 15)) {
