@@ -15,9 +15,8 @@ export const rooms = sqliteTable("rooms", {
   createdTs: integer("created_ts").notNull(),
   /** Listed in the public room directory (visibility "public"). */
   published: integer("published", { mode: "boolean" }).notNull().default(false),
-  /** The forward extremity: the last event appended, the next event's only prev_event. */
-  lastEventId: text("last_event_id"),
-  lastDepth: integer("last_depth").notNull().default(0),
+  // The forward extremity (the next event's only prev_event) is not kept here:
+  // it is the room's event with the highest stream position (store/rooms.ts).
 });
 
 export const events = sqliteTable(

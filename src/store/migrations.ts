@@ -18,6 +18,7 @@ import push from "../../schema/migrations/0012_push.sql" with { type: "text" };
 import pushSenderRows from "../../schema/migrations/0013_push_sender_rows.sql" with { type: "text" };
 import transactionKeys from "../../schema/migrations/0014_transaction_keys.sql" with { type: "text" };
 import transactionLog from "../../schema/migrations/0015_transaction_log.sql" with { type: "text" };
+import roomsExtremity from "../../schema/migrations/0016_rooms_extremity.sql" with { type: "text" };
 
 /** The database was written by a newer version of the server: refuse rather than damage it. */
 export class NewerSchemaError extends Error {}
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly { name: string; sql: string }[] = [
   { name: "0013_push_sender_rows", sql: pushSenderRows },
   { name: "0014_transaction_keys", sql: transactionKeys },
   { name: "0015_transaction_log", sql: transactionLog },
+  { name: "0016_rooms_extremity", sql: roomsExtremity },
 ];
 
 export function migrate(sqlite: Database): void {

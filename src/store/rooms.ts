@@ -4,22 +4,32 @@ import type { Database } from "bun:sqlite";
 import type { Db } from "./db";
 import { lazy } from "./lazy";
 
-export type RoomRow = typeof rooms.$inferSelect;
+/**
+ * A room's row with its forward extremity: the event with the highest stream
+ * position (the next event's only prev_event, see schema/rooms.ts) and its depth.
+ */
+export type RoomRow = typeof rooms.$inferSelect & { lastEventId: string | null; lastDepth: number };
 
 export function createRoomsStore(db: Db, sqlite: Database) {
   const byId = lazy(() => db.select().from(rooms).where(eq(rooms.roomId, sql.placeholder("roomId"))).prepare());
-  // Run with every append: on SQLite directly, without drizzle's placeholder filling.
-  const updateLastEvent = lazy(() => sqlite.query(`UPDATE rooms SET last_event_id = ?2, last_depth = ?3 WHERE room_id = ?1`));
-  // Room rows as read, kept in step with the writes below (every append reads
-  // the room's version and forward extremity, then moves the extremity).
+  // The extremity is read from the events, not stored apart: an append then
+  // writes no room row (one statement and one WAL page fewer per message).
+  // Reads the newest entry of the (room_id, stream_pos, ...) index.
+  const latestEvent = lazy(() =>
+    sqlite.query(`SELECT event_id AS eventId, json_extract(pdu, '$.depth') AS depth FROM events WHERE room_id = ?1 ORDER BY stream_pos DESC LIMIT 1`),
+  );
+  // Room rows as read, kept in step with the appends (every append reads the
+  // room's version and forward extremity, then moves the extremity here).
   const rowById = new Map<string, RoomRow>();
   const CACHED_ROOMS = 10_000;
   return {
     get(roomId: string): RoomRow | undefined {
       let row = rowById.get(roomId);
       if (!row) {
-        row = byId().get({ roomId }) as RoomRow | undefined;
-        if (!row) return undefined;
+        const stored = byId().get({ roomId }) as typeof rooms.$inferSelect | undefined;
+        if (!stored) return undefined;
+        const latest = latestEvent().get(roomId) as { eventId: string; depth: number } | null;
+        row = { ...stored, lastEventId: latest?.eventId ?? null, lastDepth: latest?.depth ?? 0 };
         if (rowById.size >= CACHED_ROOMS) rowById.clear();
         rowById.set(roomId, row);
       }
@@ -28,8 +38,8 @@ export function createRoomsStore(db: Db, sqlite: Database) {
     insert(room: { roomId: string; roomVersion: string; creator: string; createdTs: number }): void {
       db.insert(rooms).values(room).run();
     },
+    /** After an append: the event is the new extremity (a row not cached is read afresh from the events). */
     setLastEvent(roomId: string, eventId: string, depth: number): void {
-      updateLastEvent().run(roomId, eventId, depth);
       const row = rowById.get(roomId);
       if (row) rowById.set(roomId, { ...row, lastEventId: eventId, lastDepth: depth });
     },
@@ -41,7 +51,7 @@ export function createRoomsStore(db: Db, sqlite: Database) {
     dropCaches(): void {
       rowById.clear();
     },
-    listPublished(): RoomRow[] {
+    listPublished(): (typeof rooms.$inferSelect)[] {
       return db.select().from(rooms).where(eq(rooms.published, true)).orderBy(asc(rooms.roomId)).all();
     },
 

@@ -21,7 +21,8 @@ const EVENT_COLUMNS = `e.stream_pos AS streamPos, e.event_id AS eventId, e.room_
 const IN_ROOMS = "event_search MATCH $match AND room_id IN (SELECT value FROM json_each($rooms))";
 
 export function createSearchStore(sqlite: Database) {
-  const insertStmt = lazy(() => sqlite.query("INSERT INTO event_search (rowid, body, name, topic, room_id) VALUES ($pos, $body, $name, $topic, $roomId)"));
+  // Positional: run with every message, without building an object of named parameters.
+  const insertStmt = lazy(() => sqlite.query("INSERT INTO event_search (rowid, body, name, topic, room_id) VALUES (?1, ?2, ?3, ?4, ?5)"));
   const deleteStmt = lazy(() => sqlite.query("DELETE FROM event_search WHERE rowid = $pos"));
   // Ranking and paging happen in the index over the searched rooms' matches;
   // only the page's rows are read from `events`. bm25() is lower for better
@@ -57,7 +58,7 @@ export function createSearchStore(sqlite: Database) {
 
   return {
     index(pos: number, column: SearchColumn, text: string, roomId: string): void {
-      insertStmt().run({ pos, body: null, name: null, topic: null, [column]: text, roomId });
+      insertStmt().run(pos, column === "body" ? text : null, column === "name" ? text : null, column === "topic" ? text : null, roomId);
     },
     /** Drops an event and its text from the index (redaction); nothing happens when it was not indexed. */
     unindex(pos: number): void {

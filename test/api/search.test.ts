@@ -236,9 +236,10 @@ describe("migration", () => {
       db.run("DROP TABLE event_search");
       db.run("DELETE FROM event_relations");
       const searchIndex = MIGRATIONS.findIndex((migration) => migration.name.endsWith("_search"));
-      // Later migrations run again too: drop what they created.
+      // Later migrations run again too: drop what they created, put back what they dropped.
       for (const later of MIGRATIONS.slice(searchIndex + 1)) {
         for (const [, table] of later.sql.matchAll(/CREATE TABLE `([^`]+)`/g)) db.run(`DROP TABLE IF EXISTS "${table}"`);
+        for (const [, table, column] of later.sql.matchAll(/ALTER TABLE `([^`]+)` DROP COLUMN `([^`]+)`/g)) db.run(`ALTER TABLE "${table}" ADD COLUMN "${column}"`);
       }
       db.run(`PRAGMA user_version = ${searchIndex}`);
       db.close();
