@@ -12,7 +12,7 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 -t homeserver .
 
 # ---- build: compile the single executable ----------------------------------
-FROM --platform=$BUILDPLATFORM oven/bun:1.3.14 AS build
+FROM --platform=$BUILDPLATFORM oven/bun:1.4.5 AS build
 WORKDIR /src
 
 # Dependencies first, so that a source change does not reinstall them.
