@@ -39,6 +39,38 @@ export function createAccountDataStore(db: Db) {
       .where(eq(accountData.userId, sql.placeholder("userId")))
       .prepare(),
   );
+  // Prepared once: read markers and every PUT account_data come through get/put,
+  // and building the SQL anew each call cost more than running it.
+  const oneStmt = lazy(() =>
+    db
+      .select()
+      .from(accountData)
+      .where(and(eq(accountData.userId, sql.placeholder("userId")), eq(accountData.roomId, sql.placeholder("roomId")), eq(accountData.type, sql.placeholder("type"))))
+      .prepare(),
+  );
+  const allStmt = lazy(() =>
+    db
+      .select()
+      .from(accountData)
+      .where(and(eq(accountData.userId, sql.placeholder("userId")), eq(accountData.roomId, sql.placeholder("roomId"))))
+      .prepare(),
+  );
+  const putStmt = lazy(() =>
+    db
+      .insert(accountData)
+      .values({
+        userId: sql.placeholder("userId"),
+        roomId: sql.placeholder("roomId"),
+        type: sql.placeholder("type"),
+        content: sql.placeholder("content"),
+        streamPos: sql.placeholder("streamPos"),
+      })
+      .onConflictDoUpdate({
+        target: [accountData.userId, accountData.roomId, accountData.type],
+        set: { content: sql`excluded.content`, streamPos: sql`excluded.stream_pos` },
+      })
+      .prepare(),
+  );
   const latestByUser = new Map<string, number>();
   const changedStmt = lazy(() => db
     .select()
@@ -61,21 +93,18 @@ export function createAccountDataStore(db: Db) {
       latestByUser.clear();
     },
     get(userId: string, roomId: string, type: string): AccountDataRow | undefined {
-      return db.select().from(accountData).where(and(eq(accountData.userId, userId), eq(accountData.roomId, roomId), eq(accountData.type, type))).get();
+      return oneStmt().get({ userId, roomId, type }) as AccountDataRow | undefined;
     },
     put(row: AccountDataRow): void {
       if (latestByUser.has(row.userId)) latestByUser.set(row.userId, row.streamPos);
-      db.insert(accountData)
-        .values(row)
-        .onConflictDoUpdate({ target: [accountData.userId, accountData.roomId, accountData.type], set: { content: row.content, streamPos: row.streamPos } })
-        .run();
+      putStmt().run({ ...row });
     },
     /** Account data of a user changed in (from, to]; all of it when from is 0. */
     changed(userId: string, from: number, to: number): AccountDataRow[] {
       return changedStmt().all({ userId, from, to }) as AccountDataRow[];
     },
     all(userId: string, roomId: string): AccountDataRow[] {
-      return db.select().from(accountData).where(and(eq(accountData.userId, userId), eq(accountData.roomId, roomId))).all();
+      return allStmt().all({ userId, roomId }) as AccountDataRow[];
     },
   };
 }

@@ -200,6 +200,8 @@ describe("account data", () => {
     await ok(alice, "PUT", userPath(alice, "account_data/org.example.settings"), { theme: "light" });
     const initial = globalData(await sync(server, alice)).filter((event: any) => event.type === "org.example.settings");
     expect(initial).toEqual([{ type: "org.example.settings", content: { theme: "light" } }]);
+    // The update moved the row's stream position: an incremental sync delivers it once more.
+    expect(globalData(await sync(server, alice, { since: again.next_batch }))).toEqual([{ type: "org.example.settings", content: { theme: "light" } }]);
   });
 
   test("per room: PUT, GET, delivered in the room's account_data once", async () => {
