@@ -132,6 +132,25 @@ export function createReceiptsStore(db: Db) {
       .orderBy(asc(receipts.streamPos))
       .prepare(),
   );
+  // Every read receipt: prepared once (see the account data store).
+  const putStmt = lazy(() =>
+    db
+      .insert(receipts)
+      .values({
+        roomId: sql.placeholder("roomId"),
+        receiptType: sql.placeholder("receiptType"),
+        userId: sql.placeholder("userId"),
+        threadId: sql.placeholder("threadId"),
+        eventId: sql.placeholder("eventId"),
+        ts: sql.placeholder("ts"),
+        streamPos: sql.placeholder("streamPos"),
+      })
+      .onConflictDoUpdate({
+        target: [receipts.roomId, receipts.receiptType, receipts.userId, receipts.threadId],
+        set: { eventId: sql`excluded.event_id`, ts: sql`excluded.ts`, streamPos: sql`excluded.stream_pos` },
+      })
+      .prepare(),
+  );
   // Latest receipt position per room, kept in step with put() (see events.latestPos).
   const latestByRoom = new Map<string, number>();
   return {
@@ -148,13 +167,7 @@ export function createReceiptsStore(db: Db) {
     },
     put(row: ReceiptRow): void {
       if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
-      db.insert(receipts)
-        .values(row)
-        .onConflictDoUpdate({
-          target: [receipts.roomId, receipts.receiptType, receipts.userId, receipts.threadId],
-          set: { eventId: row.eventId, ts: row.ts, streamPos: row.streamPos },
-        })
-        .run();
+      putStmt().run({ ...row });
     },
     get(roomId: string, receiptType: string, userId: string, threadId: string): ReceiptRow | undefined {
       return receiptOf().get({ roomId, receiptType, userId, threadId }) as ReceiptRow | undefined;
@@ -266,6 +279,23 @@ export function createPresenceStore(db: Db) {
       .where(and(gt(presence.streamPos, sql.placeholder("from")), lte(presence.streamPos, sql.placeholder("to"))))
       .prepare(),
   );
+  // Prepared once: presence changes with every request of an active user.
+  const putStmt = lazy(() =>
+    db
+      .insert(presence)
+      .values({
+        userId: sql.placeholder("userId"),
+        state: sql.placeholder("state"),
+        statusMsg: sql.placeholder("statusMsg"),
+        lastActiveTs: sql.placeholder("lastActiveTs"),
+        streamPos: sql.placeholder("streamPos"),
+      })
+      .onConflictDoUpdate({
+        target: presence.userId,
+        set: { state: sql`excluded.state`, statusMsg: sql`excluded.status_msg`, lastActiveTs: sql`excluded.last_active_ts`, streamPos: sql`excluded.stream_pos` },
+      })
+      .prepare(),
+  );
   // The latest presence position, kept in step with put(), so that a sync with no
   // presence news runs no query.
   let latest: number | undefined;
@@ -285,10 +315,7 @@ export function createPresenceStore(db: Db) {
     put(row: PresenceRow): void {
       if (latest !== undefined) latest = Math.max(latest, row.streamPos);
       rows.set(row.userId, { ...row });
-      db.insert(presence)
-        .values(row)
-        .onConflictDoUpdate({ target: presence.userId, set: { state: row.state, statusMsg: row.statusMsg, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos } })
-        .run();
+      putStmt().run({ userId: row.userId, state: row.state, statusMsg: row.statusMsg ?? null, lastActiveTs: row.lastActiveTs, streamPos: row.streamPos });
     },
     /** Presence changed in (from, to], of everyone (callers keep those the user may see). */
     changed(from: number, to: number): PresenceRow[] {
