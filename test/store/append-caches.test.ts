@@ -2,10 +2,8 @@
 // current state its auth rules need; both are remembered in memory. They must
 // follow every write and forget a rolled-back one.
 import { describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store";
-import { MIGRATIONS } from "../../src/store/migrations";
-import { withDatabaseFile } from "../helpers/temp-db";
+import { databaseBeforeMigration, withDatabaseFile } from "../helpers/temp-db";
 
 const ROOM = "!append-caches:example.org";
 
@@ -93,11 +91,7 @@ describe("room rows", () => {
 
   test("a database from before migration 0016 keeps its rooms, their extremity now read from the events", () => {
     withDatabaseFile((path) => {
-      const old = new Database(path, { create: true });
-      for (const migration of MIGRATIONS.slice(0, 16)) {
-        for (const statement of migration.sql.split("--> statement-breakpoint")) if (statement.trim()) old.run(statement);
-      }
-      old.run(`PRAGMA user_version = 16`);
+      const old = databaseBeforeMigration(path, 16);
       old.run(`INSERT INTO rooms (room_id, room_version, creator, created_ts, published, last_event_id, last_depth) VALUES ('${ROOM}', '10', '@a:example.org', 1, 1, '$old', 3)`);
       old.run(`INSERT INTO events (stream_pos, event_id, room_id, type, sender, origin_server_ts, pdu) VALUES (5, '$old', '${ROOM}', 'm.room.message', '@a:example.org', 1, '{"depth":3}')`);
       old.close();

@@ -3,10 +3,8 @@
 // of the tuple's hash, checked against a second hash; rolled-back rows not
 // found; rows kept a day; the rows of the older tables still found.
 import { afterEach, describe, expect, setSystemTime, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store";
-import { withDatabaseFile } from "../helpers/temp-db";
-import { MIGRATIONS } from "../../src/store/migrations";
+import { databaseBeforeMigration, withDatabaseFile } from "../helpers/temp-db";
 import { TRANSACTION_RETENTION_MS, createTransactionsStore, transactionHash } from "../../src/store/transactions";
 
 const SEND = "send\u0000!r:x\u0000m.room.message";
@@ -99,11 +97,7 @@ describe("transaction ids", () => {
   test("transactions of the older tables are still found: event_transactions read in place, transaction_keys migrated", () => {
     withDatabaseFile((path) => {
       // A database as the server left it before migration 0015.
-      const old = new Database(path, { create: true });
-      for (const migration of MIGRATIONS.slice(0, 15)) {
-        for (const statement of migration.sql.split("--> statement-breakpoint")) if (statement.trim()) old.run(statement);
-      }
-      old.run(`PRAGMA user_version = 15`);
+      const old = databaseBeforeMigration(path, 15);
       const { key, check } = transactionHash("@a:x", "DEV", SEND, "keyed");
       old.query(`INSERT INTO transaction_keys (key, "check", event_id) VALUES (?1, ?2, '$keyed')`).run(key, check);
       old.run(`INSERT INTO event_transactions (user_id, device_id, scope, txn_id, event_id) VALUES ('@a:x', 'DEV', 'redact' || char(0) || '!r:x', 'old', '$old')`);
