@@ -34,7 +34,8 @@ export function openDatabase(path: string): OpenDatabase {
   // 16 MiB of page cache. Every page the cache grows by is fresh memory, and
   // first touching it costs page faults; with 64 MiB the cache kept growing
   // for the first ~60,000 sends, at ~0.4 faults a message (bench/README.md,
-  // "Page cache size"). Pages it evicts are still in the OS's page cache.
+  // "Bun 1.4.5, a smaller page cache, …"). Pages it evicts are still in the
+  // OS's page cache.
   sqlite.run("PRAGMA cache_size = -16384");
   sqlite.run("PRAGMA foreign_keys = ON");
   sqlite.run("PRAGMA busy_timeout = 5000");
