@@ -105,6 +105,7 @@ export function roomStateAccess(hs: Homeserver, roomId: string, userId: string):
 export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, joinedSince: boolean): boolean {
   const roomId = event.row.roomId;
   const before = event.row.streamPos - 1;
+  if (joinedThroughout(hs, roomId, userId, before) && !(event.row.type === "m.room.member" && event.row.stateKey === userId)) return true;
   let visibility = historyVisibilityAt(hs, roomId, before);
   // A change of visibility is shown under the less restrictive of the old and new values.
   if (event.row.type === "m.room.history_visibility") {
@@ -125,6 +126,19 @@ export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, 
   if (visibility === "invited") return membership === "invite";
   // shared: visible to users who joined after the event (not to peekers or invitees).
   return joinedSince;
+}
+
+/**
+ * The user is joined now by a member event at or before `pos`: their
+ * membership at `pos` was that join, and a member joined at an event sees it
+ * whatever the history visibility. The common case of every read by a member
+ * (/messages, receipts, relations), answered from the current state without
+ * looking up the state at the event.
+ */
+function joinedThroughout(hs: Homeserver, roomId: string, userId: string, pos: number): boolean {
+  const eventId = hs.store.state.currentEventId(roomId, "m.room.member", userId);
+  const current = eventId ? loadEvent(hs, eventId) : undefined;
+  return current !== undefined && current.row.streamPos <= pos && current.pdu.content.membership === "join";
 }
 
 const ORDER = ["world_readable", "shared", "invited", "joined"];
