@@ -3,7 +3,7 @@
 // (the event's stream position minus one, as history here is linear), like Synapse.
 import type { Homeserver } from "../homeserver";
 import { forbidden, notFound } from "../http/errors";
-import { currentMembership, loadEvent, stateEventAt, type StoredEvent } from "./room-state";
+import { currentMembership, currentStateEvent, loadEvent, stateEventAt, type StoredEvent } from "./room-state";
 
 /**
  * How far a user can read a room: to the present, or up to the event that
@@ -105,7 +105,9 @@ export function roomStateAccess(hs: Homeserver, roomId: string, userId: string):
 export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, joinedSince: boolean): boolean {
   const roomId = event.row.roomId;
   const before = event.row.streamPos - 1;
-  if (joinedThroughout(hs, roomId, userId, before) && !(event.row.type === "m.room.member" && event.row.stateKey === userId)) return true;
+  // (A user's own member event is decided below, with the membership it sets.)
+  const ownMemberEvent = event.row.type === "m.room.member" && event.row.stateKey === userId;
+  if (!ownMemberEvent && joinedThroughout(hs, roomId, userId, before)) return true;
   let visibility = historyVisibilityAt(hs, roomId, before);
   // A change of visibility is shown under the less restrictive of the old and new values.
   if (event.row.type === "m.room.history_visibility") {
@@ -114,7 +116,7 @@ export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, 
   if (visibility === "world_readable") return true;
   // A user's own membership event counts with the membership it sets.
   let membership = membershipAt(hs, roomId, userId, before);
-  if (event.row.type === "m.room.member" && event.row.stateKey === userId) {
+  if (ownMemberEvent) {
     const own = event.pdu.content.membership as string;
     // Users always see their own leave or ban after an invite or join (the room
     // must disappear for them, and they should learn why).
@@ -136,8 +138,7 @@ export function canSeeEvent(hs: Homeserver, userId: string, event: StoredEvent, 
  * looking up the state at the event.
  */
 function joinedThroughout(hs: Homeserver, roomId: string, userId: string, pos: number): boolean {
-  const eventId = hs.store.state.currentEventId(roomId, "m.room.member", userId);
-  const current = eventId ? loadEvent(hs, eventId) : undefined;
+  const current = currentStateEvent(hs, roomId, "m.room.member", userId);
   return current !== undefined && current.row.streamPos <= pos && current.pdu.content.membership === "join";
 }
 

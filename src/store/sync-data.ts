@@ -97,7 +97,7 @@ export function createAccountDataStore(db: Db) {
     },
     put(row: AccountDataRow): void {
       if (latestByUser.has(row.userId)) latestByUser.set(row.userId, row.streamPos);
-      putStmt().run({ ...row });
+      putStmt().run(row);
     },
     /** Account data of a user changed in (from, to]; all of it when from is 0. */
     changed(userId: string, from: number, to: number): AccountDataRow[] {
@@ -167,7 +167,7 @@ export function createReceiptsStore(db: Db) {
     },
     put(row: ReceiptRow): void {
       if (latestByRoom.has(row.roomId)) latestByRoom.set(row.roomId, row.streamPos);
-      putStmt().run({ ...row });
+      putStmt().run(row);
     },
     get(roomId: string, receiptType: string, userId: string, threadId: string): ReceiptRow | undefined {
       return receiptOf().get({ roomId, receiptType, userId, threadId }) as ReceiptRow | undefined;
